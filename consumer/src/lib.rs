@@ -1,1 +1,20 @@
-//! placeholder
+//! The offload worker: a Kafka consumer group that executes dispatch events
+//! and commits an offset only after the work it covers is done.
+//!
+//! - [`config`]: the worker's configuration file and environment overrides.
+//! - [`kafka`]: the consumer, its rebalance handling and offset commits.
+//! - [`offsets`]: per-partition tracking of the lowest unfinished offset.
+//! - [`executor`]: runs the actions of an event (Cassandra writes) and
+//!   classifies failures as retryable or permanent.
+//! - [`dead_letter`]: publishes events that can never succeed, with the reason.
+//! - [`worker`]: the run loop that ties them together.
+
+pub mod config;
+pub mod dead_letter;
+pub mod executor;
+pub mod kafka;
+pub mod offsets;
+pub mod worker;
+
+pub use config::WorkerConfig;
+pub use worker::Worker;

@@ -1,1 +1,106 @@
-fn main() {}
+//! `offload-worker`: consumes dispatch events and executes them.
+//!
+//! Exits 0 after a clean stop (SIGTERM or SIGINT), 1 when it cannot start
+//! (unreachable Kafka or Cassandra, invalid statement) and 2 on an invalid
+//! configuration.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use offload_consumer::{Worker, WorkerConfig};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+use tracing_subscriber::EnvFilter;
+
+/// Consumes offload dispatch events from Kafka and executes their actions.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Configuration file (TOML). `OFFLOAD_SECTION__KEY` environment variables override it.
+    #[arg(long, short, env = "OFFLOAD_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Validates the configuration, prints it as the worker reads it and exits.
+    #[arg(long)]
+    check_config: bool,
+
+    /// Log line format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "OFFLOAD_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_tracing(args.log_format);
+
+    let config = match WorkerConfig::load(args.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check_config {
+        println!("configuration is valid: {} statements, dispatch topic `{}`", config.statements.len(), config.topics.dispatch);
+        return ExitCode::SUCCESS;
+    }
+
+    let runtime = tokio::runtime::Runtime::new().expect("the tokio runtime starts");
+    runtime.block_on(run(config))
+}
+
+async fn run(config: WorkerConfig) -> ExitCode {
+    let worker = match Worker::start(&config).await {
+        Ok(worker) => worker,
+        Err(error) => {
+            eprintln!("error: {}", error_chain(&error));
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    worker.run(shutdown).await;
+    ExitCode::SUCCESS
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let mut terminate = signal(SignalKind::terminate()).expect("a SIGTERM handler installs");
+    let mut interrupt = signal(SignalKind::interrupt()).expect("a SIGINT handler installs");
+    let name = tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    };
+    info!(signal = name, "stopping: finishing the current record and committing");
+    shutdown.cancel();
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("OFFLOAD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,258 @@
+//! The worker's configuration: a TOML file with `OFFLOAD_` environment
+//! overrides, where `__` separates nesting levels
+//! (`OFFLOAD_CASSANDRA__CONTACT_POINTS='["10.0.0.1:9042"]'`).
+//!
+//! Keys under `[kafka]` are librdkafka settings passed through unchanged. In
+//! environment variables, which cannot contain dots, write `_` for `.`:
+//! `OFFLOAD_KAFKA__BOOTSTRAP_SERVERS` sets `bootstrap.servers`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use offload_schemas::Consistency;
+use serde::Deserialize;
+
+/// Errors of loading or checking the configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file or an environment variable does not parse into the schema,
+    /// for example an unknown key or a value of the wrong type.
+    #[error("invalid configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A value parsed but breaks a rule.
+    #[error("invalid configuration key `{key}`: {reason}")]
+    Invalid {
+        /// Dotted path of the key.
+        key: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+}
+
+/// The whole worker configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// librdkafka consumer settings, passed through. `bootstrap.servers` and
+    /// `group.id` are required.
+    #[serde(default)]
+    pub kafka: BTreeMap<String, KafkaValue>,
+    /// Topic names.
+    #[serde(default)]
+    pub topics: TopicsConfig,
+    /// Cassandra connection.
+    #[serde(default)]
+    pub cassandra: CassandraConfig,
+    /// Run loop, retry and shutdown timing.
+    #[serde(default)]
+    pub worker: RunConfig,
+    /// The statement catalog: name → statement. Events refer to statements by name.
+    #[serde(default)]
+    pub statements: BTreeMap<String, StatementConfig>,
+}
+
+/// A librdkafka setting value; TOML numbers and booleans are accepted as-is.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum KafkaValue {
+    /// A string value.
+    Text(String),
+    /// An integer value.
+    Integer(i64),
+    /// A floating-point value.
+    Float(f64),
+    /// A boolean value.
+    Boolean(bool),
+}
+
+impl fmt::Display for KafkaValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KafkaValue::Text(text) => f.write_str(text),
+            KafkaValue::Integer(integer) => write!(f, "{integer}"),
+            KafkaValue::Float(float) => write!(f, "{float}"),
+            KafkaValue::Boolean(boolean) => write!(f, "{boolean}"),
+        }
+    }
+}
+
+/// Topic names.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopicsConfig {
+    /// The topic the worker consumes.
+    pub dispatch: String,
+    /// Where events that can never succeed are published, with the reason in headers.
+    pub dead_letter: String,
+}
+
+impl Default for TopicsConfig {
+    fn default() -> TopicsConfig {
+        TopicsConfig {
+            dispatch: "offload.dispatch".into(),
+            dead_letter: "offload.dead-letter".into(),
+        }
+    }
+}
+
+/// Cassandra connection settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CassandraConfig {
+    /// Contact points, `host:port`.
+    pub contact_points: Vec<String>,
+    /// Keyspace used for statements whose tables are not qualified.
+    pub keyspace: Option<String>,
+    /// Time allowed to reach the cluster at start-up, in seconds.
+    pub connect_timeout_secs: u64,
+    /// Client-side timeout of one request, in seconds.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for CassandraConfig {
+    fn default() -> CassandraConfig {
+        CassandraConfig {
+            contact_points: vec!["127.0.0.1:9042".into()],
+            keyspace: None,
+            connect_timeout_secs: 10,
+            request_timeout_secs: 12,
+        }
+    }
+}
+
+/// Run loop settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// How often finished offsets are committed, in milliseconds.
+    pub commit_interval_ms: u64,
+    /// First delay before retrying a retryable failure, in milliseconds.
+    pub retry_initial_backoff_ms: u64,
+    /// Cap of the exponential retry delay, in milliseconds.
+    pub retry_max_backoff_ms: u64,
+    /// Time allowed at start-up to reach the Kafka cluster, in seconds.
+    pub kafka_connect_timeout_secs: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> RunConfig {
+        RunConfig {
+            commit_interval_ms: 1_000,
+            retry_initial_backoff_ms: 100,
+            retry_max_backoff_ms: 30_000,
+            kafka_connect_timeout_secs: 10,
+        }
+    }
+}
+
+impl RunConfig {
+    /// [`RunConfig::commit_interval_ms`] as a duration.
+    pub fn commit_interval(&self) -> Duration {
+        Duration::from_millis(self.commit_interval_ms)
+    }
+}
+
+/// One entry of the statement catalog.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementConfig {
+    /// The CQL text, with `?` bind markers. `USING TTL ?` and
+    /// `USING TIMESTAMP ?` markers are bound from the event's TTL and write
+    /// timestamp, not from its values.
+    pub cql: String,
+    /// Consistency level when the event gives none, for example `LOCAL_QUORUM`.
+    #[serde(default = "default_consistency")]
+    pub consistency: String,
+    /// Whether executing the statement twice has the same effect as once.
+    /// Counter updates are not idempotent.
+    #[serde(default)]
+    pub idempotent: bool,
+}
+
+fn default_consistency() -> String {
+    "LOCAL_QUORUM".into()
+}
+
+impl WorkerConfig {
+    /// Loads `path` (when given) and applies `OFFLOAD_` environment overrides.
+    pub fn load(path: Option<&Path>) -> Result<WorkerConfig, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = path {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // Only nested keys are configuration, so that variables such as
+        // OFFLOAD_STACK_DIR of the local stack script are not taken for keys.
+        let environment = Env::prefixed("OFFLOAD_")
+            .filter(|key| key.as_str().contains("__"))
+            .split("__");
+        let mut config: WorkerConfig = figment
+            .merge(environment)
+            .extract()
+            .map_err(Box::new)?;
+
+        // A key given both ways ends up once: `_` sorts after `.`, so the
+        // environment's spelling comes later in the map and wins.
+        config.kafka = config
+            .kafka
+            .into_iter()
+            .map(|(key, value)| (key.replace('_', "."), value))
+            .collect();
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the rules that span several keys.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for required in ["bootstrap.servers", "group.id"] {
+            if !self.kafka.contains_key(required) {
+                return Err(ConfigError::Invalid {
+                    key: format!("kafka.\"{required}\""),
+                    reason: "missing; set it in the [kafka] table or with OFFLOAD_KAFKA__".to_string()
+                        + &required.replace('.', "_").to_uppercase(),
+                });
+            }
+        }
+        for owned in ["enable.auto.commit", "enable.auto.offset.store"] {
+            if self.kafka.contains_key(owned) {
+                return Err(ConfigError::Invalid {
+                    key: format!("kafka.\"{owned}\""),
+                    reason: "the worker commits offsets itself after the work is done; remove this key".into(),
+                });
+            }
+        }
+        if self.cassandra.contact_points.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "cassandra.contact_points".into(),
+                reason: "empty; list at least one host:port".into(),
+            });
+        }
+        for (name, statement) in &self.statements {
+            if Consistency::from_symbol(&statement.consistency).is_none() {
+                return Err(ConfigError::Invalid {
+                    key: format!("statements.{name}.consistency"),
+                    reason: format!(
+                        "`{}` is not a consistency level; use one of ANY, ONE, TWO, THREE, QUORUM, ALL, LOCAL_QUORUM, EACH_QUORUM, LOCAL_ONE",
+                        statement.consistency
+                    ),
+                });
+            }
+        }
+        if self.worker.retry_initial_backoff_ms == 0
+            || self.worker.retry_max_backoff_ms < self.worker.retry_initial_backoff_ms
+        {
+            return Err(ConfigError::Invalid {
+                key: "worker.retry_max_backoff_ms".into(),
+                reason: "must be at least worker.retry_initial_backoff_ms, which must be above 0".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

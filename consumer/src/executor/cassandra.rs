@@ -1,0 +1,339 @@
+//! The Cassandra executor: a catalog of prepared statements, executed with
+//! the event's bound values.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use offload_schemas::{CassandraWrite, Consistency, DispatchEvent};
+use scylla::client::execution_profile::ExecutionProfile;
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use scylla::errors::{DbError, ExecutionError, NewSessionError, PrepareError, RequestAttemptError};
+use scylla::frame::types::Consistency as DriverConsistency;
+use scylla::statement::prepared::PreparedStatement;
+use tracing::info;
+
+use super::bind::{bind, BoundValue};
+use crate::config::{CassandraConfig, StatementConfig};
+
+/// Name the driver gives the bind marker of `USING TTL ?`.
+const TTL_MARKER: &str = "[ttl]";
+
+/// Name the driver gives the bind marker of `USING TIMESTAMP ?`.
+const TIMESTAMP_MARKER: &str = "[timestamp]";
+
+/// Errors of connecting to Cassandra and preparing the catalog.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// No contact point answered.
+    #[error("cannot connect to Cassandra at {contact_points}; check that it is running (`deploy/local/stack up` starts a local node) or set cassandra.contact_points (OFFLOAD_CASSANDRA__CONTACT_POINTS)")]
+    Connect {
+        /// The configured contact points.
+        contact_points: String,
+        /// The driver's error.
+        #[source]
+        source: NewSessionError,
+    },
+    /// Connecting took longer than `cassandra.connect_timeout_secs`.
+    #[error("timed out after {timeout:?} connecting to Cassandra at {contact_points}; check that it is running (`deploy/local/stack up` starts a local node) or set cassandra.contact_points (OFFLOAD_CASSANDRA__CONTACT_POINTS)")]
+    ConnectTimeout {
+        /// The configured contact points.
+        contact_points: String,
+        /// The configured timeout.
+        timeout: Duration,
+    },
+    /// A catalog statement was rejected by Cassandra.
+    #[error("statement `{statement}` of the catalog is invalid: {source}")]
+    Prepare {
+        /// Name of the statement.
+        statement: String,
+        /// Cassandra's error.
+        source: PrepareError,
+    },
+}
+
+/// Failure of one Cassandra write.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CassandraError {
+    /// The event names a statement the catalog does not have.
+    #[error("statement `{statement}` is not in the worker's catalog; add it under [statements.{statement}] or fix the producer")]
+    UnknownStatement {
+        /// The name in the event.
+        statement: String,
+    },
+    /// The event gives more or fewer values than the statement has markers.
+    #[error("statement `{statement}` takes {expected} values, the event gives {actual}")]
+    ValueCount {
+        /// Name of the statement.
+        statement: String,
+        /// Number of value markers.
+        expected: usize,
+        /// Number of values in the event.
+        actual: usize,
+    },
+    /// A value does not fit its column's type.
+    #[error("statement `{statement}`: value {index} ({value_type}) does not fit column `{column}` of type {column_type}")]
+    ValueType {
+        /// Name of the statement.
+        statement: String,
+        /// Position of the value in the event.
+        index: usize,
+        /// Name of the bind marker's column.
+        column: String,
+        /// The event value's type.
+        value_type: &'static str,
+        /// The column's CQL type.
+        column_type: String,
+    },
+    /// The event sets a TTL, but the statement has no `USING TTL ?` marker.
+    #[error("statement `{statement}` has no `USING TTL ?` marker, so the event's ttl_secs cannot apply")]
+    NoTtlMarker {
+        /// Name of the statement.
+        statement: String,
+    },
+    /// Cassandra rejected the request; the same request will fail again.
+    #[error("Cassandra rejected statement `{statement}`: {source}")]
+    Rejected {
+        /// Name of the statement.
+        statement: String,
+        /// The driver's error.
+        source: ExecutionError,
+    },
+    /// The request may succeed later: timeouts, unavailable or overloaded nodes, lost connections.
+    #[error("statement `{statement}` failed for now: {source}")]
+    Unavailable {
+        /// Name of the statement.
+        statement: String,
+        /// The driver's error.
+        source: ExecutionError,
+    },
+}
+
+impl CassandraError {
+    /// Whether the write may succeed if retried.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, CassandraError::Unavailable { .. })
+    }
+
+    /// Short class for headers, logs and metric labels.
+    pub fn class(&self) -> &'static str {
+        match self {
+            CassandraError::UnknownStatement { .. } => "unknown_statement",
+            CassandraError::ValueCount { .. } | CassandraError::ValueType { .. } => "wrong_value",
+            CassandraError::NoTtlMarker { .. } => "wrong_value",
+            CassandraError::Rejected { .. } => "invalid_request",
+            CassandraError::Unavailable { .. } => "unavailable",
+        }
+    }
+}
+
+/// A prepared catalog statement.
+struct CatalogEntry {
+    prepared: PreparedStatement,
+    /// Positions of the markers bound from the event's values.
+    value_markers: Vec<usize>,
+    ttl_marker: Option<usize>,
+    timestamp_marker: Option<usize>,
+}
+
+/// Executes catalog statements against one Cassandra cluster.
+pub struct CassandraExecutor {
+    session: Session,
+    catalog: HashMap<String, CatalogEntry>,
+}
+
+impl CassandraExecutor {
+    /// Connects to the cluster and prepares every statement of the catalog.
+    pub async fn connect(
+        config: &CassandraConfig,
+        statements: &std::collections::BTreeMap<String, StatementConfig>,
+    ) -> Result<CassandraExecutor, StartError> {
+        let session = connect(config).await?;
+
+        let mut catalog = HashMap::with_capacity(statements.len());
+        for (name, statement) in statements {
+            let entry = prepare(&session, name, statement).await?;
+            catalog.insert(name.clone(), entry);
+        }
+        info!(statements = catalog.len(), "prepared the statement catalog");
+
+        Ok(CassandraExecutor { session, catalog })
+    }
+
+    /// Executes one write of `event`.
+    pub async fn execute(&self, event: &DispatchEvent, write: &CassandraWrite) -> Result<(), CassandraError> {
+        let entry = self
+            .catalog
+            .get(&write.statement)
+            .ok_or_else(|| CassandraError::UnknownStatement {
+                statement: write.statement.clone(),
+            })?;
+        let values = bind_values(entry, event, write)?;
+
+        let mut statement = entry.prepared.clone();
+        if entry.timestamp_marker.is_none() {
+            statement.set_timestamp(Some(write.timestamp_us.unwrap_or(event.created_at_us)));
+        }
+        if let Some(consistency) = write.consistency.and_then(driver_consistency) {
+            statement.set_consistency(consistency);
+        }
+
+        match self.session.execute_unpaged(&statement, values).await {
+            Ok(_) => Ok(()),
+            Err(source) if is_retryable(&source) => Err(CassandraError::Unavailable {
+                statement: write.statement.clone(),
+                source,
+            }),
+            Err(source) => Err(CassandraError::Rejected {
+                statement: write.statement.clone(),
+                source,
+            }),
+        }
+    }
+}
+
+async fn connect(config: &CassandraConfig) -> Result<Session, StartError> {
+    let contact_points = config.contact_points.join(",");
+    let timeout = Duration::from_secs(config.connect_timeout_secs);
+    let profile = ExecutionProfile::builder()
+        .request_timeout(Some(Duration::from_secs(config.request_timeout_secs)))
+        .build();
+
+    let mut builder = SessionBuilder::new()
+        .known_nodes(&config.contact_points)
+        .connection_timeout(timeout)
+        .default_execution_profile_handle(profile.into_handle());
+    if let Some(keyspace) = &config.keyspace {
+        builder = builder.use_keyspace(keyspace, false);
+    }
+
+    match tokio::time::timeout(timeout, builder.build()).await {
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err(source)) => Err(StartError::Connect {
+            contact_points,
+            source,
+        }),
+        Err(_elapsed) => Err(StartError::ConnectTimeout {
+            contact_points,
+            timeout,
+        }),
+    }
+}
+
+async fn prepare(session: &Session, name: &str, config: &StatementConfig) -> Result<CatalogEntry, StartError> {
+    let mut prepared = session
+        .prepare(config.cql.as_str())
+        .await
+        .map_err(|source| StartError::Prepare {
+            statement: name.to_string(),
+            source,
+        })?;
+
+    let level = Consistency::from_symbol(&config.consistency).and_then(driver_consistency);
+    if let Some(level) = level {
+        prepared.set_consistency(level);
+    }
+    prepared.set_is_idempotent(config.idempotent);
+
+    let mut value_markers = Vec::new();
+    let mut ttl_marker = None;
+    let mut timestamp_marker = None;
+    for (position, spec) in prepared.get_variable_col_specs().iter().enumerate() {
+        match spec.name() {
+            TTL_MARKER => ttl_marker = Some(position),
+            TIMESTAMP_MARKER => timestamp_marker = Some(position),
+            _ => value_markers.push(position),
+        }
+    }
+
+    Ok(CatalogEntry {
+        prepared,
+        value_markers,
+        ttl_marker,
+        timestamp_marker,
+    })
+}
+
+fn bind_values(entry: &CatalogEntry, event: &DispatchEvent, write: &CassandraWrite) -> Result<Vec<BoundValue>, CassandraError> {
+    if write.values.len() != entry.value_markers.len() {
+        return Err(CassandraError::ValueCount {
+            statement: write.statement.clone(),
+            expected: entry.value_markers.len(),
+            actual: write.values.len(),
+        });
+    }
+    if write.ttl_secs.is_some() && entry.ttl_marker.is_none() {
+        return Err(CassandraError::NoTtlMarker {
+            statement: write.statement.clone(),
+        });
+    }
+
+    let specs = entry.prepared.get_variable_col_specs();
+    let mut bound: Vec<BoundValue> = vec![BoundValue::Unset; specs.len()];
+    for (index, (value, &position)) in write.values.iter().zip(&entry.value_markers).enumerate() {
+        let spec = specs.get_by_index(position).expect("marker positions come from these specs");
+        bound[position] = bind(value, spec.typ()).map_err(|mismatch| CassandraError::ValueType {
+            statement: write.statement.clone(),
+            index,
+            column: spec.name().to_string(),
+            value_type: mismatch.value_type,
+            column_type: mismatch.column_type,
+        })?;
+    }
+    if let Some(position) = entry.ttl_marker {
+        bound[position] = match write.ttl_secs {
+            Some(ttl) => BoundValue::Set(Some(scylla::value::CqlValue::Int(ttl))),
+            None => BoundValue::Unset,
+        };
+    }
+    if let Some(position) = entry.timestamp_marker {
+        let timestamp = write.timestamp_us.unwrap_or(event.created_at_us);
+        bound[position] = BoundValue::Set(Some(scylla::value::CqlValue::BigInt(timestamp)));
+    }
+    Ok(bound)
+}
+
+fn driver_consistency(level: Consistency) -> Option<DriverConsistency> {
+    let driver = match level {
+        Consistency::Unknown => return None,
+        Consistency::Any => DriverConsistency::Any,
+        Consistency::One => DriverConsistency::One,
+        Consistency::Two => DriverConsistency::Two,
+        Consistency::Three => DriverConsistency::Three,
+        Consistency::Quorum => DriverConsistency::Quorum,
+        Consistency::All => DriverConsistency::All,
+        Consistency::LocalQuorum => DriverConsistency::LocalQuorum,
+        Consistency::EachQuorum => DriverConsistency::EachQuorum,
+        Consistency::LocalOne => DriverConsistency::LocalOne,
+    };
+    Some(driver)
+}
+
+/// Sorts driver errors into those a retry may fix and those it cannot.
+fn is_retryable(error: &ExecutionError) -> bool {
+    match error {
+        ExecutionError::LastAttemptError(attempt) => match attempt {
+            RequestAttemptError::DbError(db_error, _) => matches!(
+                db_error,
+                DbError::Unavailable { .. }
+                    | DbError::Overloaded
+                    | DbError::IsBootstrapping
+                    | DbError::ReadTimeout { .. }
+                    | DbError::WriteTimeout { .. }
+                    | DbError::ReadFailure { .. }
+                    | DbError::WriteFailure { .. }
+                    | DbError::TruncateError
+                    | DbError::ServerError
+                    | DbError::RateLimitReached { .. }
+                    | DbError::Other(_)
+            ),
+            RequestAttemptError::SerializationError(_)
+            | RequestAttemptError::CqlRequestSerialization(_) => false,
+            _ => true,
+        },
+        ExecutionError::BadQuery(_) => false,
+        _ => true,
+    }
+}

@@ -1,0 +1,65 @@
+//! Execution of an event's actions, and the classification of failures that
+//! decides between retrying and dead-lettering.
+
+mod bind;
+pub mod cassandra;
+
+use offload_schemas::{Action, DispatchEvent};
+
+pub use cassandra::{CassandraError, CassandraExecutor};
+
+/// Failure of one action of an event.
+#[derive(Debug, thiserror::Error)]
+#[error("action {index} ({kind}) of event {event_id} failed")]
+pub struct ActionError {
+    /// Id of the event.
+    pub event_id: uuid::Uuid,
+    /// Position of the failed action in the event; the actions before it are done.
+    pub index: usize,
+    /// The action's kind, as in [`Action::kind`].
+    pub kind: &'static str,
+    /// What went wrong.
+    #[source]
+    pub source: CassandraError,
+}
+
+impl ActionError {
+    /// Whether the same action may succeed later (timeouts, unavailable nodes).
+    pub fn is_retryable(&self) -> bool {
+        self.source.is_retryable()
+    }
+
+    /// Short class of the failure for headers, logs and metric labels.
+    pub fn class(&self) -> &'static str {
+        self.source.class()
+    }
+}
+
+/// Runs the actions of events against their targets.
+pub struct Executor {
+    cassandra: CassandraExecutor,
+}
+
+impl Executor {
+    /// Creates an executor over the given targets.
+    pub fn new(cassandra: CassandraExecutor) -> Executor {
+        Executor { cassandra }
+    }
+
+    /// Executes the actions of `event` in order, starting at `first` so that a
+    /// retry does not repeat the actions that already succeeded.
+    pub async fn execute_from(&self, event: &DispatchEvent, first: usize) -> Result<(), ActionError> {
+        for (index, action) in event.actions.iter().enumerate().skip(first) {
+            let result = match action {
+                Action::CassandraWrite(write) => self.cassandra.execute(event, write).await,
+            };
+            result.map_err(|source| ActionError {
+                event_id: event.event_id,
+                index,
+                kind: action.kind(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
