@@ -106,8 +106,6 @@ impl Default for TopicsConfig {
 pub struct CassandraConfig {
     /// Contact points, `host:port`.
     pub contact_points: Vec<String>,
-    /// Keyspace used for statements whose tables are not qualified.
-    pub keyspace: Option<String>,
     /// Time allowed to reach the cluster at start-up, in seconds.
     pub connect_timeout_secs: u64,
     /// Client-side timeout of one request, in seconds.
@@ -118,7 +116,6 @@ impl Default for CassandraConfig {
     fn default() -> CassandraConfig {
         CassandraConfig {
             contact_points: vec!["127.0.0.1:9042".into()],
-            keyspace: None,
             connect_timeout_secs: 10,
             request_timeout_secs: 12,
         }
@@ -161,7 +158,8 @@ impl RunConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatementConfig {
-    /// The CQL text, with `?` bind markers. `USING TTL ?` and
+    /// The CQL text, with `?` bind markers and keyspace-qualified table names
+    /// (`ks.table`). `USING TTL ?` and
     /// `USING TIMESTAMP ?` markers are bound from the event's TTL and write
     /// timestamp, not from its values.
     pub cql: String,

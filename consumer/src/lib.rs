@@ -7,12 +7,14 @@
 //! - [`executor`]: runs the actions of an event (Cassandra writes) and
 //!   classifies failures as retryable or permanent.
 //! - [`dead_letter`]: publishes events that can never succeed, with the reason.
+//! - [`lag`]: a group's committed offsets against the log end.
 //! - [`worker`]: the run loop that ties them together.
 
 pub mod config;
 pub mod dead_letter;
 pub mod executor;
 pub mod kafka;
+pub mod lag;
 pub mod offsets;
 pub mod worker;
 

@@ -1,1 +1,17 @@
-//! placeholder
+//! Helpers for offload's end-to-end tests against the real local stack.
+//!
+//! Every test gets its own topics, consumer group and keyspace, named from
+//! [`unique_name`], so tests run in parallel and leave each other alone.
+//! The stack is found at `127.0.0.1:9092` (Kafka) and `127.0.0.1:9042`
+//! (CQL) unless `OFFLOAD_KAFKA_BOOTSTRAP` or `OFFLOAD_CASSANDRA_CONTACT_POINT`
+//! say otherwise; `deploy/local/stack up` starts it.
+
+mod stack;
+pub mod workload;
+mod worker_process;
+
+pub use stack::{
+    cassandra_session, create_keyspace, create_topic, end_offsets, group_lags, kafka_bootstrap, cassandra_contact_point,
+    unique_name, wait_for_drain, read_topic, ReadRecord,
+};
+pub use worker_process::{worker_binary, WorkerConfigBuilder, WorkerProcess};

@@ -201,13 +201,10 @@ async fn connect(config: &CassandraConfig) -> Result<Session, StartError> {
         .request_timeout(Some(Duration::from_secs(config.request_timeout_secs)))
         .build();
 
-    let mut builder = SessionBuilder::new()
+    let builder = SessionBuilder::new()
         .known_nodes(&config.contact_points)
         .connection_timeout(timeout)
         .default_execution_profile_handle(profile.into_handle());
-    if let Some(keyspace) = &config.keyspace {
-        builder = builder.use_keyspace(keyspace, false);
-    }
 
     match tokio::time::timeout(timeout, builder.build()).await {
         Ok(Ok(session)) => Ok(session),

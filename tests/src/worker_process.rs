@@ -1,0 +1,192 @@
+//! The worker binary as a child process, configured per test.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tempfile::TempDir;
+
+use crate::stack::{cassandra_contact_point, kafka_bootstrap};
+
+/// Builds the TOML configuration of a worker under test.
+#[derive(Debug, Clone)]
+pub struct WorkerConfigBuilder {
+    topic: String,
+    dead_letter_topic: String,
+    group: String,
+    bootstrap_servers: String,
+    contact_point: String,
+    statements: Vec<(String, String, bool)>,
+}
+
+impl WorkerConfigBuilder {
+    /// Starts a configuration for the stack under test.
+    pub fn new(topic: &str, dead_letter_topic: &str, group: &str) -> WorkerConfigBuilder {
+        WorkerConfigBuilder {
+            topic: topic.into(),
+            dead_letter_topic: dead_letter_topic.into(),
+            group: group.into(),
+            bootstrap_servers: kafka_bootstrap(),
+            contact_point: cassandra_contact_point(),
+            statements: Vec::new(),
+        }
+    }
+
+    /// Points the worker at other Kafka bootstrap servers.
+    pub fn bootstrap_servers(mut self, servers: &str) -> Self {
+        self.bootstrap_servers = servers.into();
+        self
+    }
+
+    /// Points the worker at another Cassandra contact point.
+    pub fn contact_point(mut self, contact_point: &str) -> Self {
+        self.contact_point = contact_point.into();
+        self
+    }
+
+    /// Adds a catalog statement.
+    pub fn statement(mut self, name: &str, cql: &str, idempotent: bool) -> Self {
+        self.statements.push((name.into(), cql.into(), idempotent));
+        self
+    }
+
+    /// Renders the TOML text.
+    pub fn render(&self) -> String {
+        let mut text = format!(
+            r#"[kafka]
+"bootstrap.servers" = "{bootstrap}"
+"group.id" = "{group}"
+"session.timeout.ms" = 10000
+"heartbeat.interval.ms" = 1000
+
+[topics]
+dispatch = "{topic}"
+dead_letter = "{dead_letter}"
+
+[cassandra]
+contact_points = ["{contact_point}"]
+connect_timeout_secs = 5
+
+[worker]
+commit_interval_ms = 200
+kafka_connect_timeout_secs = 5
+"#,
+            bootstrap = self.bootstrap_servers,
+            group = self.group,
+            topic = self.topic,
+            dead_letter = self.dead_letter_topic,
+            contact_point = self.contact_point,
+        );
+        for (name, cql, idempotent) in &self.statements {
+            let _ = write!(
+                text,
+                "\n[statements.{name}]\ncql = \"{cql}\"\nconsistency = \"ONE\"\nidempotent = {idempotent}\n"
+            );
+        }
+        text
+    }
+}
+
+/// A running `offload-worker` process; killed when dropped.
+pub struct WorkerProcess {
+    child: Child,
+    log: PathBuf,
+    _folder: TempDir,
+}
+
+impl WorkerProcess {
+    /// Writes `config` to a temporary file and starts the worker with it.
+    pub fn spawn(config: &WorkerConfigBuilder) -> anyhow::Result<WorkerProcess> {
+        let folder = tempfile::tempdir()?;
+        let config_path = folder.path().join("worker.toml");
+        std::fs::write(&config_path, config.render())?;
+        let log = folder.path().join("worker.log");
+        let log_file = std::fs::File::create(&log)?;
+
+        let child = Command::new(worker_binary()?)
+            .arg("--config")
+            .arg(&config_path)
+            .env("OFFLOAD_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file)
+            .spawn()
+            .context("starting offload-worker failed")?;
+
+        Ok(WorkerProcess {
+            child,
+            log,
+            _folder: folder,
+        })
+    }
+
+    /// Kills the worker with SIGKILL, as a crash would.
+    pub fn kill(&mut self) -> anyhow::Result<ExitStatus> {
+        kill(self.pid(), Signal::SIGKILL)?;
+        Ok(self.child.wait()?)
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for a clean exit.
+    pub fn terminate(&mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
+        kill(self.pid(), Signal::SIGTERM)?;
+        self.wait(timeout)
+    }
+
+    /// Waits up to `timeout` for the worker to exit by itself.
+    pub fn wait(&mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                bail!("offload-worker did not exit within {timeout:?}; its log:\n{}", self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Everything the worker printed so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32)
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Finds the worker binary: `OFFLOAD_WORKER_BIN`, or `offload-worker` in the
+/// Cargo target folder the test binary runs from.
+pub fn worker_binary() -> anyhow::Result<PathBuf> {
+    if let Ok(path) = std::env::var("OFFLOAD_WORKER_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let test_binary = std::env::current_exe()?;
+    // Test binaries live in target/<profile>/deps/.
+    let profile_dir = test_binary
+        .parent()
+        .and_then(Path::parent)
+        .context("the test binary is not inside a Cargo target folder")?;
+    let worker = profile_dir.join("offload-worker");
+    if !worker.exists() {
+        bail!(
+            "{} does not exist; build it with `cargo build -p offload-consumer` or set OFFLOAD_WORKER_BIN",
+            worker.display()
+        );
+    }
+    Ok(worker)
+}
