@@ -21,6 +21,7 @@ pub struct WorkerConfigBuilder {
     bootstrap_servers: String,
     contact_point: String,
     statements: Vec<(String, String, bool)>,
+    extra: String,
 }
 
 impl WorkerConfigBuilder {
@@ -33,6 +34,7 @@ impl WorkerConfigBuilder {
             bootstrap_servers: kafka_bootstrap(),
             contact_point: cassandra_contact_point(),
             statements: Vec::new(),
+            extra: String::new(),
         }
     }
 
@@ -51,6 +53,12 @@ impl WorkerConfigBuilder {
     /// Adds a catalog statement.
     pub fn statement(mut self, name: &str, cql: &str, idempotent: bool) -> Self {
         self.statements.push((name.into(), cql.into(), idempotent));
+        self
+    }
+
+    /// Appends raw TOML text, for example to test how bad keys are reported.
+    pub fn extra(mut self, toml: &str) -> Self {
+        self.extra.push_str(toml);
         self
     }
 
@@ -87,6 +95,7 @@ kafka_connect_timeout_secs = 5
                 "\n[statements.{name}]\ncql = \"{cql}\"\nconsistency = \"ONE\"\nidempotent = {idempotent}\n"
             );
         }
+        text.push_str(&self.extra);
         text
     }
 }
