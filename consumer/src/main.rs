@@ -86,7 +86,11 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
 }
 
 fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("OFFLOAD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // apache-avro warns about every one-branch union, and the action union
+    // has one branch by design until more action types exist.
+    let filter = EnvFilter::try_from_env("OFFLOAD_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        .add_directive("apache_avro::schema=error".parse().expect("a valid directive"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
