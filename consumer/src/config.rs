@@ -22,7 +22,7 @@ use serde::Deserialize;
 pub enum ConfigError {
     /// The file or an environment variable does not parse into the schema,
     /// for example an unknown key or a value of the wrong type.
-    #[error("invalid configuration: {0}")]
+    #[error("invalid configuration")]
     Load(#[from] Box<figment::Error>),
     /// A value parsed but breaks a rule.
     #[error("invalid configuration key `{key}`: {reason}")]
@@ -188,10 +188,7 @@ impl WorkerConfig {
         let environment = Env::prefixed("OFFLOAD_")
             .filter(|key| key.as_str().contains("__"))
             .split("__");
-        let mut config: WorkerConfig = figment
-            .merge(environment)
-            .extract()
-            .map_err(Box::new)?;
+        let mut config: WorkerConfig = figment.merge(environment).extract().map_err(Box::new)?;
 
         // A key given both ways ends up once: `_` sorts after `.`, so the
         // environment's spelling comes later in the map and wins.

@@ -55,17 +55,18 @@ pub struct DeadLetterProducer {
 impl DeadLetterProducer {
     /// Creates an idempotent producer for `topic` with the worker's
     /// connection settings (`bootstrap.servers` and security keys).
-    pub fn new(kafka: &BTreeMap<String, KafkaValue>, topic: &str, group: &str) -> Result<DeadLetterProducer, KafkaError> {
+    pub fn new(
+        kafka: &BTreeMap<String, KafkaValue>,
+        topic: &str,
+        group: &str,
+    ) -> Result<DeadLetterProducer, KafkaError> {
         let mut client = ClientConfig::new();
         for (key, value) in kafka {
             if is_connection_setting(key) {
                 client.set(key, value.to_string());
             }
         }
-        let producer = client
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .create()?;
+        let producer = client.set("enable.idempotence", "true").set("acks", "all").create()?;
 
         Ok(DeadLetterProducer {
             producer,
@@ -105,7 +106,10 @@ impl DeadLetterProducer {
             (headers::ATTEMPTS, attempts.as_str()),
             (headers::FIRST_FAILURE_MS, first_failure.as_str()),
         ] {
-            headers = headers.insert(Header { key, value: Some(value) });
+            headers = headers.insert(Header {
+                key,
+                value: Some(value),
+            });
         }
 
         let mut letter: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic).headers(headers);

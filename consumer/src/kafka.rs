@@ -21,7 +21,7 @@ pub type WorkerConsumer = StreamConsumer<WorkerContext>;
 #[non_exhaustive]
 pub enum KafkaStartError {
     /// librdkafka rejected a setting.
-    #[error("invalid Kafka consumer settings: {0}")]
+    #[error("invalid Kafka consumer settings")]
     Settings(#[source] KafkaError),
     /// No broker answered a metadata request in time.
     #[error("cannot reach Kafka at {bootstrap_servers} within {timeout:?}; check that it is running (`deploy/local/stack up` starts a local broker) or set kafka.\"bootstrap.servers\" (OFFLOAD_KAFKA__BOOTSTRAP_SERVERS)")]
@@ -86,7 +86,10 @@ impl ConsumerContext for WorkerContext {
 
 /// Creates the consumer with offload's settings and checks that the cluster
 /// and the dispatch topic are reachable.
-pub fn create_consumer(config: &WorkerConfig, tracker: Arc<Mutex<OffsetTracker>>) -> Result<WorkerConsumer, KafkaStartError> {
+pub fn create_consumer(
+    config: &WorkerConfig,
+    tracker: Arc<Mutex<OffsetTracker>>,
+) -> Result<WorkerConsumer, KafkaStartError> {
     let mut client = ClientConfig::new();
     client
         .set("auto.offset.reset", "earliest")
@@ -137,7 +140,11 @@ fn check_topic(consumer: &WorkerConsumer, config: &WorkerConfig) -> Result<(), K
 }
 
 /// Commits `offsets` (the next offset to consume of each partition).
-pub fn commit<C: Consumer<WorkerContext>>(consumer: &C, offsets: &[(Partition, i64)], mode: CommitMode) -> KafkaResult<()> {
+pub fn commit<C: Consumer<WorkerContext>>(
+    consumer: &C,
+    offsets: &[(Partition, i64)],
+    mode: CommitMode,
+) -> KafkaResult<()> {
     if offsets.is_empty() {
         return Ok(());
     }

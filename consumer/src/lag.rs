@@ -31,7 +31,12 @@ impl PartitionLag {
 
 /// Reads the committed offsets of `group` and the watermarks of every
 /// partition of `topic`, without joining the group.
-pub fn group_lag(bootstrap_servers: &str, group: &str, topic: &str, timeout: Duration) -> KafkaResult<Vec<PartitionLag>> {
+pub fn group_lag(
+    bootstrap_servers: &str,
+    group: &str,
+    topic: &str,
+    timeout: Duration,
+) -> KafkaResult<Vec<PartitionLag>> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap_servers)
         .set("group.id", group)
@@ -77,21 +82,36 @@ mod tests {
 
     #[test]
     fn lag_counts_from_committed_offset() {
-        let lag = PartitionLag { partition: 0, committed: Some(7), log_start: 0, log_end: 10 };
+        let lag = PartitionLag {
+            partition: 0,
+            committed: Some(7),
+            log_start: 0,
+            log_end: 10,
+        };
 
         assert_eq!(lag.lag(), 3);
     }
 
     #[test]
     fn lag_ignores_committed_offset_below_log_start() {
-        let lag = PartitionLag { partition: 0, committed: Some(2), log_start: 5, log_end: 10 };
+        let lag = PartitionLag {
+            partition: 0,
+            committed: Some(2),
+            log_start: 5,
+            log_end: 10,
+        };
 
         assert_eq!(lag.lag(), 5);
     }
 
     #[test]
     fn lag_without_commit_counts_whole_log() {
-        let lag = PartitionLag { partition: 0, committed: None, log_start: 4, log_end: 10 };
+        let lag = PartitionLag {
+            partition: 0,
+            committed: None,
+            log_start: 4,
+            log_end: 10,
+        };
 
         assert_eq!(lag.lag(), 6);
     }

@@ -46,12 +46,16 @@ fn main() -> ExitCode {
     let config = match WorkerConfig::load(args.config.as_deref()) {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", error_chain(&error));
             return ExitCode::from(2);
         }
     };
     if args.check_config {
-        println!("configuration is valid: {} statements, dispatch topic `{}`", config.statements.len(), config.topics.dispatch);
+        println!(
+            "configuration is valid: {} statements, dispatch topic `{}`",
+            config.statements.len(),
+            config.topics.dispatch
+        );
         return ExitCode::SUCCESS;
     }
 
@@ -91,7 +95,9 @@ fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_env("OFFLOAD_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info"))
         .add_directive("apache_avro::schema=error".parse().expect("a valid directive"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

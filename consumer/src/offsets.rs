@@ -44,10 +44,7 @@ impl OffsetTracker {
 
     /// Records that `offset` was received and its work has started.
     pub fn start(&mut self, topic: &str, partition: i32, offset: i64) {
-        let progress = self
-            .partitions
-            .entry((topic.to_string(), partition))
-            .or_default();
+        let progress = self.partitions.entry((topic.to_string(), partition)).or_default();
         progress.in_flight.insert(offset);
     }
 

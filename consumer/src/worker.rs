@@ -135,9 +135,19 @@ impl Worker {
 
     async fn process(&self, message: &BorrowedMessage<'_>, shutdown: &CancellationToken) -> Outcome {
         let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
-        self.tracker.lock().expect("offset tracker lock poisoned").start(topic, partition, offset);
+        self.tracker
+            .lock()
+            .expect("offset tracker lock poisoned")
+            .start(topic, partition, offset);
 
-        let span = info_span!("event", topic, partition, offset, event_id = tracing::field::Empty, entity = tracing::field::Empty);
+        let span = info_span!(
+            "event",
+            topic,
+            partition,
+            offset,
+            event_id = tracing::field::Empty,
+            entity = tracing::field::Empty
+        );
         let outcome = async {
             match self.codec.decode(message.payload().unwrap_or_default()) {
                 Ok(event) => {
@@ -161,12 +171,20 @@ impl Worker {
         .await;
 
         if let Outcome::Finished = outcome {
-            self.tracker.lock().expect("offset tracker lock poisoned").finish(topic, partition, offset);
+            self.tracker
+                .lock()
+                .expect("offset tracker lock poisoned")
+                .finish(topic, partition, offset);
         }
         outcome
     }
 
-    async fn execute(&self, message: &BorrowedMessage<'_>, event: &DispatchEvent, shutdown: &CancellationToken) -> Outcome {
+    async fn execute(
+        &self,
+        message: &BorrowedMessage<'_>,
+        event: &DispatchEvent,
+        shutdown: &CancellationToken,
+    ) -> Outcome {
         let mut next_action = 0;
         let mut attempts: u32 = 0;
         let mut first_failure_ms = None;
@@ -203,7 +221,12 @@ impl Worker {
         }
     }
 
-    async fn dead_letter(&self, message: &BorrowedMessage<'_>, reason: Reason, shutdown: &CancellationToken) -> Outcome {
+    async fn dead_letter(
+        &self,
+        message: &BorrowedMessage<'_>,
+        reason: Reason,
+        shutdown: &CancellationToken,
+    ) -> Outcome {
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;

@@ -72,13 +72,21 @@ async fn main() -> ExitCode {
 
 async fn run(args: &Args) -> anyhow::Result<bool> {
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-    println!("offload demo, run {run_id}: {} requests of {} users", args.requests, args.users);
+    println!(
+        "offload demo, run {run_id}: {} requests of {} users",
+        args.requests, args.users
+    );
 
     let session = SessionBuilder::new()
         .known_node(&args.contact_point)
         .build()
         .await
-        .with_context(|| format!("connecting to Cassandra at {} failed; start the stack with `deploy/local/stack up`", args.contact_point))?;
+        .with_context(|| {
+            format!(
+                "connecting to Cassandra at {} failed; start the stack with `deploy/local/stack up`",
+                args.contact_point
+            )
+        })?;
     tables::create(&session, &args.keyspace).await?;
     let dead_letters_before = total_end_offset(args, &args.dead_letter_topic)?;
 
@@ -86,7 +94,11 @@ async fn run(args: &Args) -> anyhow::Result<bool> {
     let mut worker = start_worker(args, &config_folder)?;
 
     let plan = requests::generate(args.requests, args.users, args.seed);
-    let publisher = Publisher::new(PublisherConfig::new(&args.bootstrap_servers, &args.topic, "offload-demo"))?;
+    let publisher = Publisher::new(PublisherConfig::new(
+        &args.bootstrap_servers,
+        &args.topic,
+        "offload-demo",
+    ))?;
     let started = Instant::now();
     let mut deliveries = Vec::new();
     for request in &plan.requests {
@@ -116,12 +128,25 @@ async fn run(args: &Args) -> anyhow::Result<bool> {
     println!("  requests published      {:>8}", plan.requests.len());
     println!("  events delivered        {delivered:>8} of {events}");
     println!("  Cassandra writes        {actions:>8}");
-    println!("  drained after           {:>8.1} s  ({:.0} events/s end to end)", drained_in.as_secs_f64(), events as f64 / drained_in.as_secs_f64());
-    println!("  user counters checked   {:>8}  ({} differ)", report.counters_checked, report.counters_wrong);
-    println!("  comments checked        {:>8}  ({} missing or wrong)", report.comments_checked, report.comments_wrong);
+    println!(
+        "  drained after           {:>8.1} s  ({:.0} events/s end to end)",
+        drained_in.as_secs_f64(),
+        events as f64 / drained_in.as_secs_f64()
+    );
+    println!(
+        "  user counters checked   {:>8}  ({} differ)",
+        report.counters_checked, report.counters_wrong
+    );
+    println!(
+        "  comments checked        {:>8}  ({} missing or wrong)",
+        report.comments_checked, report.comments_wrong
+    );
     println!("  new dead letters        {dead_letters:>8}");
     let passed = report.passed() && dead_letters == 0 && delivered == events;
-    println!("  verification            {:>8}", if passed { "passed" } else { "FAILED" });
+    println!(
+        "  verification            {:>8}",
+        if passed { "passed" } else { "FAILED" }
+    );
     for problem in report.problems.iter().take(10) {
         println!("    {problem}");
     }
@@ -157,7 +182,10 @@ fn worker_binary() -> anyhow::Result<PathBuf> {
     let own = std::env::current_exe()?;
     let worker = own.with_file_name("offload-worker");
     if !worker.exists() {
-        bail!("{} does not exist; build it with `cargo build -p offload-consumer` or set OFFLOAD_WORKER_BIN", worker.display());
+        bail!(
+            "{} does not exist; build it with `cargo build -p offload-consumer` or set OFFLOAD_WORKER_BIN",
+            worker.display()
+        );
     }
     Ok(worker)
 }
@@ -171,21 +199,33 @@ async fn wait_for_drain(args: &Args, worker: &mut Child) -> anyhow::Result<()> {
         }
         // The group coordinator may answer NOT_COORDINATOR for a moment after
         // a broker start, so a failed read only means "not drained yet".
-        let lag: Option<i64> = group_lag(&args.bootstrap_servers, &args.group, &args.topic, Duration::from_secs(10))
-            .ok()
-            .map(|lags| lags.iter().map(|lag| lag.lag()).sum());
+        let lag: Option<i64> = group_lag(
+            &args.bootstrap_servers,
+            &args.group,
+            &args.topic,
+            Duration::from_secs(10),
+        )
+        .ok()
+        .map(|lags| lags.iter().map(|lag| lag.lag()).sum());
         if lag == Some(0) {
             return Ok(());
         }
         if Instant::now() >= deadline {
-            bail!("the worker did not drain {} within {timeout:?}; consumer lag is {lag:?}", args.topic);
+            bail!(
+                "the worker did not drain {} within {timeout:?}; consumer lag is {lag:?}",
+                args.topic
+            );
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
 fn total_end_offset(args: &Args, topic: &str) -> anyhow::Result<i64> {
-    let lags = group_lag(&args.bootstrap_servers, &args.group, topic, Duration::from_secs(10))
-        .with_context(|| format!("reading the offsets of {topic} on {} failed; start the stack with `deploy/local/stack up`", args.bootstrap_servers))?;
+    let lags = group_lag(&args.bootstrap_servers, &args.group, topic, Duration::from_secs(10)).with_context(|| {
+        format!(
+            "reading the offsets of {topic} on {} failed; start the stack with `deploy/local/stack up`",
+            args.bootstrap_servers
+        )
+    })?;
     Ok(lags.iter().map(|lag| lag.log_end).sum())
 }

@@ -13,7 +13,12 @@ pub(crate) enum Request {
     /// `actor` likes a post of `owner`.
     Like { owner: String },
     /// `author` comments on post `post` of `owner`; `comment_id` numbers the post's comments.
-    Comment { author: String, owner: String, post: String, comment_id: i32 },
+    Comment {
+        author: String,
+        owner: String,
+        post: String,
+        comment_id: i32,
+    },
     /// `follower` follows `followee`.
     Follow { follower: String, followee: String },
 }
@@ -63,13 +68,22 @@ pub(crate) fn generate(count: usize, users: usize, seed: u64) -> Plan {
                 let comment_id = *next;
                 *next += 1;
                 plan.counters.entry(other.clone()).or_default()[1] += 1;
-                plan.comments.insert((post.clone(), comment_id), (actor.clone(), body(&actor, comment_id)));
-                Request::Comment { author: actor, owner: other, post, comment_id }
+                plan.comments
+                    .insert((post.clone(), comment_id), (actor.clone(), body(&actor, comment_id)));
+                Request::Comment {
+                    author: actor,
+                    owner: other,
+                    post,
+                    comment_id,
+                }
             }
             _ => {
                 plan.counters.entry(other.clone()).or_default()[2] += 1;
                 plan.counters.entry(actor.clone()).or_default()[3] += 1;
-                Request::Follow { follower: actor, followee: other }
+                Request::Follow {
+                    follower: actor,
+                    followee: other,
+                }
             }
         };
         plan.requests.push(request);
@@ -86,13 +100,25 @@ impl Request {
     /// Adds this request's actions to `dispatcher`, one entity per affected user or post.
     pub(crate) fn dispatch(&self, dispatcher: &mut Dispatcher<'_>, run_id: &str) {
         let bump = |statement: &str, user: &str| {
-            write(statement, vec![CqlValue::BigInt(1), CqlValue::Text(run_id.into()), CqlValue::Text(user.into())])
+            write(
+                statement,
+                vec![
+                    CqlValue::BigInt(1),
+                    CqlValue::Text(run_id.into()),
+                    CqlValue::Text(user.into()),
+                ],
+            )
         };
         match self {
             Request::Like { owner } => {
                 dispatcher.add(owner.as_str(), bump("add_like", owner));
             }
-            Request::Comment { author, owner, post, comment_id } => {
+            Request::Comment {
+                author,
+                owner,
+                post,
+                comment_id,
+            } => {
                 dispatcher.add(owner.as_str(), bump("add_comment_received", owner));
                 let insert = write(
                     "insert_comment",

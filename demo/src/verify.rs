@@ -36,18 +36,29 @@ pub(crate) async fn check(session: &Session, keyspace: &str, run_id: &str, plan:
         .await?
         .into_rows_result()?;
     let mut found: BTreeMap<String, [i64; 4]> = BTreeMap::new();
-    type CounterRow = (String, Option<Counter>, Option<Counter>, Option<Counter>, Option<Counter>);
+    type CounterRow = (
+        String,
+        Option<Counter>,
+        Option<Counter>,
+        Option<Counter>,
+        Option<Counter>,
+    );
     for row in rows.rows::<CounterRow>()? {
         let (user, likes, comments, followers, following) = row?;
         let value = |counter: Option<Counter>| counter.map_or(0, |counter| counter.0);
-        found.insert(user, [value(likes), value(comments), value(followers), value(following)]);
+        found.insert(
+            user,
+            [value(likes), value(comments), value(followers), value(following)],
+        );
     }
     for (user, expected) in &plan.counters {
         report.counters_checked += 1;
         let actual = found.remove(user).unwrap_or_default();
         if actual != *expected {
             report.counters_wrong += 1;
-            report.problems.push(format!("{user}: counters {actual:?}, expected {expected:?} (likes, comments, followers, following)"));
+            report.problems.push(format!(
+                "{user}: counters {actual:?}, expected {expected:?} (likes, comments, followers, following)"
+            ));
         }
     }
     for (user, actual) in found {
@@ -67,7 +78,9 @@ pub(crate) async fn check(session: &Session, keyspace: &str, run_id: &str, plan:
             .maybe_first_row::<(String, String)>()?;
         if row.as_ref() != Some(&(author.clone(), body.clone())) {
             report.comments_wrong += 1;
-            report.problems.push(format!("{post} comment {comment_id}: found {row:?}"));
+            report
+                .problems
+                .push(format!("{post} comment {comment_id}: found {row:?}"));
         }
     }
     Ok(report)

@@ -23,7 +23,7 @@ pub enum DispatchError {
         enqueued: Vec<Delivery>,
         /// Why it failed.
         #[source]
-        source: PublishError,
+        source: Box<PublishError>,
     },
 }
 
@@ -96,7 +96,7 @@ impl<'a> Dispatcher<'a> {
                     return Err(DispatchError::Publish {
                         entity_key: event.entity_key,
                         enqueued: deliveries,
-                        source,
+                        source: Box::new(source),
                     })
                 }
             }

@@ -95,8 +95,7 @@ pub struct Codec {
 impl Codec {
     /// Creates a codec for the current `DispatchEvent` schema.
     pub fn new() -> Codec {
-        let schema = Schema::parse_str(DISPATCH_EVENT_SCHEMA)
-            .expect("the bundled DispatchEvent schema is valid Avro");
+        let schema = Schema::parse_str(DISPATCH_EVENT_SCHEMA).expect("the bundled DispatchEvent schema is valid Avro");
         Codec::with_schemas(schema, Vec::new())
     }
 
@@ -129,12 +128,11 @@ impl Codec {
 
     /// Encodes `event` in Avro single-object encoding.
     pub fn encode(&self, event: &DispatchEvent) -> Result<Vec<u8>, EncodeError> {
-        let datum = apache_avro::to_avro_datum(&self.schema, event_to_value(event)).map_err(
-            |source| EncodeError::Schema {
+        let datum =
+            apache_avro::to_avro_datum(&self.schema, event_to_value(event)).map_err(|source| EncodeError::Schema {
                 event_id: event.event_id,
                 source: Box::new(source),
-            },
-        )?;
+            })?;
 
         let mut record = Vec::with_capacity(SINGLE_OBJECT_HEADER_LEN + datum.len());
         record.extend_from_slice(&self.header);
@@ -189,9 +187,7 @@ impl Default for Codec {
 /// the little-endian byte order of single-object encoding.
 fn fingerprint(schema: &Schema) -> [u8; 8] {
     let digest = schema.fingerprint::<Rabin>().bytes;
-    digest
-        .try_into()
-        .expect("a CRC-64-AVRO fingerprint is 8 bytes")
+    digest.try_into().expect("a CRC-64-AVRO fingerprint is 8 bytes")
 }
 
 fn hex(bytes: &[u8]) -> String {

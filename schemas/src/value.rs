@@ -40,10 +40,9 @@ pub(crate) fn event_to_value(event: &DispatchEvent) -> Value {
 
 fn action_to_value(action: &Action) -> Value {
     match action {
-        Action::CassandraWrite(write) => Value::Union(
-            ACTION_CASSANDRA_WRITE,
-            Box::new(cassandra_write_to_value(write)),
-        ),
+        Action::CassandraWrite(write) => {
+            Value::Union(ACTION_CASSANDRA_WRITE, Box::new(cassandra_write_to_value(write)))
+        }
     }
 }
 
@@ -130,9 +129,7 @@ pub(crate) fn event_from_value(value: Value) -> Result<DispatchEvent, DecodeErro
 
 fn action_from_value(value: Value) -> Result<Action, DecodeError> {
     match value {
-        Value::Union(ACTION_CASSANDRA_WRITE, inner) => {
-            Ok(Action::CassandraWrite(cassandra_write_from_value(*inner)?))
-        }
+        Value::Union(ACTION_CASSANDRA_WRITE, inner) => Ok(Action::CassandraWrite(cassandra_write_from_value(*inner)?)),
         other => Err(unexpected("actions[]", &other)),
     }
 }
@@ -150,9 +147,7 @@ fn cassandra_write_from_value(value: Value) -> Result<CassandraWrite, DecodeErro
     };
     let consistency = match unwrap_optional(fields.take("consistency")?) {
         None => None,
-        Some(Value::Enum(_, symbol)) => Some(
-            Consistency::from_symbol(&symbol).unwrap_or(Consistency::Unknown),
-        ),
+        Some(Value::Enum(_, symbol)) => Some(Consistency::from_symbol(&symbol).unwrap_or(Consistency::Unknown)),
         Some(other) => return Err(unexpected("consistency", &other)),
     };
     let ttl_secs = match unwrap_optional(fields.take("ttl_secs")?) {

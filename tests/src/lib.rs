@@ -7,11 +7,11 @@
 //! say otherwise; `deploy/local/stack up` starts it.
 
 mod stack;
-pub mod workload;
 mod worker_process;
+pub mod workload;
 
 pub use stack::{
-    cassandra_session, create_keyspace, create_topic, end_offsets, group_lags, kafka_bootstrap, cassandra_contact_point,
-    unique_name, wait_for_drain, read_topic, ReadRecord,
+    cassandra_contact_point, cassandra_session, create_keyspace, create_topic, end_offsets, group_lags,
+    kafka_bootstrap, read_topic, unique_name, wait_for_drain, ReadRecord,
 };
 pub use worker_process::{worker_binary, WorkerConfigBuilder, WorkerProcess};

@@ -43,7 +43,10 @@ pub async fn create_topic(name: &str, partitions: i32) -> anyhow::Result<()> {
         .create()?;
     let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
     let results = admin
-        .create_topics([&topic], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))))
+        .create_topics(
+            [&topic],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+        )
         .await
         .with_context(|| format!("creating topic {name} failed; is the stack up (deploy/local/stack up)?"))?;
     for result in results {
@@ -61,7 +64,9 @@ pub async fn cassandra_session() -> anyhow::Result<Session> {
         .known_node(&contact_point)
         .build()
         .await
-        .with_context(|| format!("connecting to Cassandra at {contact_point} failed; is the stack up (deploy/local/stack up)?"))
+        .with_context(|| {
+            format!("connecting to Cassandra at {contact_point} failed; is the stack up (deploy/local/stack up)?")
+        })
 }
 
 /// Creates a keyspace with replication factor 1 and the given tables.
@@ -82,7 +87,12 @@ pub async fn create_keyspace(session: &Session, keyspace: &str, tables: &[&str])
 
 /// The log-end offset of every partition of `topic`, by partition.
 pub fn end_offsets(topic: &str) -> anyhow::Result<Vec<i64>> {
-    let lags = group_lag(&kafka_bootstrap(), "offload-e2e-inspector", topic, Duration::from_secs(10))?;
+    let lags = group_lag(
+        &kafka_bootstrap(),
+        "offload-e2e-inspector",
+        topic,
+        Duration::from_secs(10),
+    )?;
     Ok(lags.iter().map(|lag| lag.log_end).collect())
 }
 
@@ -103,7 +113,9 @@ pub async fn wait_for_drain(group: &str, topic: &str, timeout: Duration) -> anyh
         match state {
             Ok((true, lags)) => return Ok(lags),
             _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(250)).await,
-            Ok((false, lags)) => bail!("group {group} did not reach the log end of {topic} within {timeout:?}: {lags:?}"),
+            Ok((false, lags)) => {
+                bail!("group {group} did not reach the log end of {topic} within {timeout:?}: {lags:?}")
+            }
             Err(error) => return Err(error.context(format!("reading the offsets of group {group} failed"))),
         }
     }

@@ -153,7 +153,10 @@ impl WorkerProcess {
                 return Ok(status);
             }
             if Instant::now() >= deadline {
-                bail!("offload-worker did not exit within {timeout:?}; its log:\n{}", self.log_text());
+                bail!(
+                    "offload-worker did not exit within {timeout:?}; its log:\n{}",
+                    self.log_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -19,8 +19,16 @@ pub const TABLES: [&str; 2] = [
 /// Catalog statements of the workload: name, CQL (with `{ks}` for the
 /// keyspace) and whether it is idempotent.
 pub const STATEMENTS: [(&str, &str, bool); 2] = [
-    ("record_event", "INSERT INTO {ks}.entity_events (entity, seq, body) VALUES (?, ?, ?)", true),
-    ("count_event", "UPDATE {ks}.entity_counts SET n = n + ? WHERE entity = ?", false),
+    (
+        "record_event",
+        "INSERT INTO {ks}.entity_events (entity, seq, body) VALUES (?, ?, ?)",
+        true,
+    ),
+    (
+        "count_event",
+        "UPDATE {ks}.entity_counts SET n = n + ? WHERE entity = ?",
+        false,
+    ),
 ];
 
 /// Name of entity number `index`.

@@ -64,11 +64,16 @@ async fn poison_records_are_dead_lettered() -> anyhow::Result<()> {
         assert_eq!(letter.payload.as_deref(), Some(records[offset as usize].as_slice()));
         assert_eq!(letter.header("offload-dlq-source-topic"), Some(topic.as_str()));
         assert_eq!(letter.header("offload-dlq-source-partition"), Some("0"));
-        assert_eq!(letter.header("offload-dlq-source-offset"), Some(offset.to_string().as_str()));
+        assert_eq!(
+            letter.header("offload-dlq-source-offset"),
+            Some(offset.to_string().as_str())
+        );
         assert_eq!(letter.header("offload-dlq-group"), Some(group.as_str()));
         assert_eq!(letter.header("offload-dlq-error-class"), Some(class));
         assert_eq!(letter.header("offload-dlq-attempts"), Some("1"));
-        assert!(letter.header("offload-dlq-first-failure-ms").is_some_and(|ms| ms.parse::<i64>().is_ok()));
+        assert!(letter
+            .header("offload-dlq-first-failure-ms")
+            .is_some_and(|ms| ms.parse::<i64>().is_ok()));
     }
     let unknown_message = letters[1].header("offload-dlq-error-message").unwrap_or_default();
     assert!(unknown_message.contains("drop_everything"), "{unknown_message}");

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use offload_e2e::workload::{self, STATEMENTS, TABLES};
 use offload_e2e::{
-    cassandra_session, create_keyspace, create_topic, end_offsets, group_lags, unique_name, wait_for_drain, WorkerConfigBuilder,
-    WorkerProcess,
+    cassandra_session, create_keyspace, create_topic, end_offsets, group_lags, unique_name, wait_for_drain,
+    WorkerConfigBuilder, WorkerProcess,
 };
 
 const ENTITIES: usize = 25;
@@ -39,11 +39,20 @@ async fn every_event_is_written_and_committed() -> anyhow::Result<()> {
     };
     let status = worker.terminate(Duration::from_secs(30))?;
 
-    assert!(status.success(), "worker exited with {status}; log:\n{}", worker.log_text());
+    assert!(
+        status.success(),
+        "worker exited with {status}; log:\n{}",
+        worker.log_text()
+    );
     let ends = end_offsets(&topic)?;
     assert_eq!(ends.iter().sum::<i64>(), (ENTITIES * EVENTS_PER_ENTITY) as i64);
     for lag in &lags {
-        assert_eq!(lag.committed, Some(ends[lag.partition as usize]), "partition {}", lag.partition);
+        assert_eq!(
+            lag.committed,
+            Some(ends[lag.partition as usize]),
+            "partition {}",
+            lag.partition
+        );
     }
 
     let rows = workload::read_events(&session, &keyspace).await?;
@@ -114,8 +123,10 @@ async fn wait_for_progress(group: &str, topic: &str, minimum: i64) -> anyhow::Re
         if committed >= minimum {
             return Ok(committed);
         }
-        anyhow::ensure!(std::time::Instant::now() < deadline, "group {group} committed only {committed} offsets in 60 s");
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "group {group} committed only {committed} offsets in 60 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
-

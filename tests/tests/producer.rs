@@ -42,7 +42,10 @@ async fn dispatcher_publishes_one_event_per_entity() -> anyhow::Result<()> {
     for record in &records {
         let event = codec.decode(record.payload.as_deref().unwrap_or_default())?;
         assert_eq!(record.key.as_deref(), Some(event.entity_key.as_bytes()));
-        assert_eq!(record.header("offload-event-id"), Some(event.event_id.to_string().as_str()));
+        assert_eq!(
+            record.header("offload-event-id"),
+            Some(event.event_id.to_string().as_str())
+        );
         assert_eq!(record.header("content-type"), Some(CONTENT_TYPE));
         events.push(event);
     }

@@ -15,12 +15,16 @@ const EXIT_DEADLINE: Duration = Duration::from_secs(45);
 
 fn assert_clean_failure(log: &str) {
     assert!(!log.contains("panicked"), "the worker panicked:\n{log}");
-    assert!(!log.contains("stack backtrace"), "the worker printed a backtrace:\n{log}");
+    assert!(
+        !log.contains("stack backtrace"),
+        "the worker printed a backtrace:\n{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unreachable_kafka_names_the_fix() -> anyhow::Result<()> {
-    let config = WorkerConfigBuilder::new("dispatch", "dead-letter", &unique_name("group")).bootstrap_servers(CLOSED_ADDRESS);
+    let config =
+        WorkerConfigBuilder::new("dispatch", "dead-letter", &unique_name("group")).bootstrap_servers(CLOSED_ADDRESS);
 
     let mut worker = WorkerProcess::spawn(&config)?;
     let status = worker.wait(EXIT_DEADLINE)?;
@@ -36,7 +40,8 @@ async fn unreachable_kafka_names_the_fix() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unreachable_cassandra_names_the_fix() -> anyhow::Result<()> {
-    let config = WorkerConfigBuilder::new("dispatch", "dead-letter", &unique_name("group")).contact_point(CLOSED_ADDRESS);
+    let config =
+        WorkerConfigBuilder::new("dispatch", "dead-letter", &unique_name("group")).contact_point(CLOSED_ADDRESS);
 
     let mut worker = WorkerProcess::spawn(&config)?;
     let status = worker.wait(EXIT_DEADLINE)?;
@@ -73,8 +78,16 @@ async fn invalid_statement_is_named() -> anyhow::Result<()> {
     let session = cassandra_session().await?;
     create_keyspace(&session, &keyspace, &TABLES).await?;
     let config = WorkerConfigBuilder::new(&topic, "dead-letter", &unique_name("group"))
-        .statement("good", &format!("INSERT INTO {keyspace}.entity_events (entity, seq, body) VALUES (?, ?, ?)"), true)
-        .statement("broken", &format!("INSERT INTO {keyspace}.no_such_table (id) VALUES (?)"), true);
+        .statement(
+            "good",
+            &format!("INSERT INTO {keyspace}.entity_events (entity, seq, body) VALUES (?, ?, ?)"),
+            true,
+        )
+        .statement(
+            "broken",
+            &format!("INSERT INTO {keyspace}.no_such_table (id) VALUES (?)"),
+            true,
+        );
 
     let mut worker = WorkerProcess::spawn(&config)?;
     let status = worker.wait(EXIT_DEADLINE)?;
@@ -89,7 +102,8 @@ async fn invalid_statement_is_named() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_config_key_is_named() -> anyhow::Result<()> {
-    let config = WorkerConfigBuilder::new("dispatch", "dead-letter", &unique_name("group")).extra("[retries]\nbackoff_ms = 5\n");
+    let config =
+        WorkerConfigBuilder::new("dispatch", "dead-letter", &unique_name("group")).extra("[retries]\nbackoff_ms = 5\n");
 
     let mut worker = WorkerProcess::spawn(&config)?;
     let status = worker.wait(EXIT_DEADLINE)?;

@@ -131,7 +131,9 @@ async fn cassandra_ready(contact_point: &str, timeout: Duration) -> anyhow::Resu
             Err(error) => error,
         };
         if Instant::now() >= deadline {
-            return Err(error.context(format!("Cassandra at {contact_point} did not answer within {timeout:?}")));
+            return Err(error.context(format!(
+                "Cassandra at {contact_point} did not answer within {timeout:?}"
+            )));
         }
         tokio::time::sleep(PROBE_INTERVAL).await;
     }
@@ -151,7 +153,12 @@ async fn release_version(contact_point: &str) -> anyhow::Result<String> {
     Ok(version)
 }
 
-async fn create_topic(bootstrap_servers: &str, name: &str, partitions: i32, replication_factor: i32) -> anyhow::Result<()> {
+async fn create_topic(
+    bootstrap_servers: &str,
+    name: &str,
+    partitions: i32,
+    replication_factor: i32,
+) -> anyhow::Result<()> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap_servers)
         .create()

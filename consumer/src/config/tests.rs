@@ -1,3 +1,6 @@
+// figment's Jail closures must return figment::Error, which is large.
+#![allow(clippy::result_large_err)]
+
 use figment::Jail;
 
 use super::*;
@@ -48,11 +51,20 @@ fn environment_overrides_file() {
 #[test]
 fn unknown_key_is_named() {
     Jail::expect_with(|jail| {
-        jail.create_file("worker.toml", &format!("{MINIMAL}\n[worker]\ncommit_intervall_ms = 5\n"))?;
+        jail.create_file(
+            "worker.toml",
+            &format!("{MINIMAL}\n[worker]\ncommit_intervall_ms = 5\n"),
+        )?;
 
         let error = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap_err();
 
-        assert!(error.to_string().contains("commit_intervall_ms"), "{error}");
+        let message = format!(
+            "{error}: {}",
+            std::error::Error::source(&error)
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        );
+        assert!(message.contains("commit_intervall_ms"), "{message}");
         Ok(())
     });
 }

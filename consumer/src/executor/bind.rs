@@ -39,31 +39,21 @@ pub(super) fn bind(value: &CqlValue, column: &ColumnType<'_>) -> Result<BoundVal
         (CqlValue::Int(i), NativeType::Int) => DriverValue::Int(*i),
         (CqlValue::Int(i), NativeType::BigInt) => DriverValue::BigInt(i64::from(*i)),
         (CqlValue::Int(i), NativeType::Counter) => DriverValue::Counter(Counter(i64::from(*i))),
-        (CqlValue::Int(i), NativeType::SmallInt) => {
-            DriverValue::SmallInt(i16::try_from(*i).map_err(|_| mismatch())?)
-        }
-        (CqlValue::Int(i), NativeType::TinyInt) => {
-            DriverValue::TinyInt(i8::try_from(*i).map_err(|_| mismatch())?)
-        }
+        (CqlValue::Int(i), NativeType::SmallInt) => DriverValue::SmallInt(i16::try_from(*i).map_err(|_| mismatch())?),
+        (CqlValue::Int(i), NativeType::TinyInt) => DriverValue::TinyInt(i8::try_from(*i).map_err(|_| mismatch())?),
 
         (CqlValue::BigInt(i), NativeType::BigInt) => DriverValue::BigInt(*i),
         (CqlValue::BigInt(i), NativeType::Counter) => DriverValue::Counter(Counter(*i)),
         // CQL timestamps are milliseconds since the Unix epoch.
         (CqlValue::BigInt(i), NativeType::Timestamp) => DriverValue::Timestamp(CqlTimestamp(*i)),
-        (CqlValue::BigInt(i), NativeType::Int) => {
-            DriverValue::Int(i32::try_from(*i).map_err(|_| mismatch())?)
-        }
+        (CqlValue::BigInt(i), NativeType::Int) => DriverValue::Int(i32::try_from(*i).map_err(|_| mismatch())?),
 
         (CqlValue::Double(d), NativeType::Double) => DriverValue::Double(*d),
 
         (CqlValue::Text(s), NativeType::Text) => DriverValue::Text(s.clone()),
         (CqlValue::Text(s), NativeType::Ascii) if s.is_ascii() => DriverValue::Ascii(s.clone()),
-        (CqlValue::Text(s), NativeType::Uuid) => {
-            DriverValue::Uuid(s.parse().map_err(|_| mismatch())?)
-        }
-        (CqlValue::Text(s), NativeType::Inet) => {
-            DriverValue::Inet(s.parse::<IpAddr>().map_err(|_| mismatch())?)
-        }
+        (CqlValue::Text(s), NativeType::Uuid) => DriverValue::Uuid(s.parse().map_err(|_| mismatch())?),
+        (CqlValue::Text(s), NativeType::Inet) => DriverValue::Inet(s.parse::<IpAddr>().map_err(|_| mismatch())?),
 
         (CqlValue::Blob(b), NativeType::Blob) => DriverValue::Blob(b.clone()),
 
@@ -97,7 +87,10 @@ mod tests {
     fn bigint_binds_to_counter_delta() {
         let bound = bind(&CqlValue::BigInt(-4), &native(NativeType::Counter)).unwrap();
 
-        assert!(matches!(bound, MaybeUnset::Set(Some(DriverValue::Counter(Counter(-4))))), "{bound:?}");
+        assert!(
+            matches!(bound, MaybeUnset::Set(Some(DriverValue::Counter(Counter(-4))))),
+            "{bound:?}"
+        );
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub enum StartError {
         timeout: Duration,
     },
     /// A catalog statement was rejected by Cassandra.
-    #[error("statement `{statement}` of the catalog is invalid: {source}")]
+    #[error("statement `{statement}` of the catalog is invalid")]
     Prepare {
         /// Name of the statement.
         statement: String,
@@ -74,7 +74,9 @@ pub enum CassandraError {
         actual: usize,
     },
     /// A value does not fit its column's type.
-    #[error("statement `{statement}`: value {index} ({value_type}) does not fit column `{column}` of type {column_type}")]
+    #[error(
+        "statement `{statement}`: value {index} ({value_type}) does not fit column `{column}` of type {column_type}"
+    )]
     ValueType {
         /// Name of the statement.
         statement: String,
@@ -94,20 +96,20 @@ pub enum CassandraError {
         statement: String,
     },
     /// Cassandra rejected the request; the same request will fail again.
-    #[error("Cassandra rejected statement `{statement}`: {source}")]
+    #[error("Cassandra rejected statement `{statement}`")]
     Rejected {
         /// Name of the statement.
         statement: String,
         /// The driver's error.
-        source: ExecutionError,
+        source: Box<ExecutionError>,
     },
     /// The request may succeed later: timeouts, unavailable or overloaded nodes, lost connections.
-    #[error("statement `{statement}` failed for now: {source}")]
+    #[error("statement `{statement}` failed for now")]
     Unavailable {
         /// Name of the statement.
         statement: String,
         /// The driver's error.
-        source: ExecutionError,
+        source: Box<ExecutionError>,
     },
 }
 
@@ -184,11 +186,11 @@ impl CassandraExecutor {
             Ok(_) => Ok(()),
             Err(source) if is_retryable(&source) => Err(CassandraError::Unavailable {
                 statement: write.statement.clone(),
-                source,
+                source: Box::new(source),
             }),
             Err(source) => Err(CassandraError::Rejected {
                 statement: write.statement.clone(),
-                source,
+                source: Box::new(source),
             }),
         }
     }
@@ -208,10 +210,7 @@ async fn connect(config: &CassandraConfig) -> Result<Session, StartError> {
 
     match tokio::time::timeout(timeout, builder.build()).await {
         Ok(Ok(session)) => Ok(session),
-        Ok(Err(source)) => Err(StartError::Connect {
-            contact_points,
-            source,
-        }),
+        Ok(Err(source)) => Err(StartError::Connect { contact_points, source }),
         Err(_elapsed) => Err(StartError::ConnectTimeout {
             contact_points,
             timeout,
@@ -253,7 +252,11 @@ async fn prepare(session: &Session, name: &str, config: &StatementConfig) -> Res
     })
 }
 
-fn bind_values(entry: &CatalogEntry, event: &DispatchEvent, write: &CassandraWrite) -> Result<Vec<BoundValue>, CassandraError> {
+fn bind_values(
+    entry: &CatalogEntry,
+    event: &DispatchEvent,
+    write: &CassandraWrite,
+) -> Result<Vec<BoundValue>, CassandraError> {
     if write.values.len() != entry.value_markers.len() {
         return Err(CassandraError::ValueCount {
             statement: write.statement.clone(),
@@ -270,7 +273,9 @@ fn bind_values(entry: &CatalogEntry, event: &DispatchEvent, write: &CassandraWri
     let specs = entry.prepared.get_variable_col_specs();
     let mut bound: Vec<BoundValue> = vec![BoundValue::Unset; specs.len()];
     for (index, (value, &position)) in write.values.iter().zip(&entry.value_markers).enumerate() {
-        let spec = specs.get_by_index(position).expect("marker positions come from these specs");
+        let spec = specs
+            .get_by_index(position)
+            .expect("marker positions come from these specs");
         bound[position] = bind(value, spec.typ()).map_err(|mismatch| CassandraError::ValueType {
             statement: write.statement.clone(),
             index,
@@ -326,8 +331,7 @@ fn is_retryable(error: &ExecutionError) -> bool {
                     | DbError::RateLimitReached { .. }
                     | DbError::Other(_)
             ),
-            RequestAttemptError::SerializationError(_)
-            | RequestAttemptError::CqlRequestSerialization(_) => false,
+            RequestAttemptError::SerializationError(_) | RequestAttemptError::CqlRequestSerialization(_) => false,
             _ => true,
         },
         ExecutionError::BadQuery(_) => false,

@@ -75,7 +75,10 @@ fn decode_rejects_empty_and_truncated_records() {
     let codec = Codec::new();
 
     assert!(matches!(codec.decode(&[]), Err(DecodeError::Truncated { len: 0 })));
-    assert!(matches!(codec.decode(&[0xC3, 0x01, 7]), Err(DecodeError::Truncated { len: 3 })));
+    assert!(matches!(
+        codec.decode(&[0xC3, 0x01, 7]),
+        Err(DecodeError::Truncated { len: 3 })
+    ));
 }
 
 #[test]
@@ -84,7 +87,10 @@ fn decode_reports_confluent_records_without_registry() {
 
     let error = codec.decode(&[0, 0, 0, 1, 44, 2, 3]).unwrap_err();
 
-    assert!(matches!(error, DecodeError::RegistryNotConfigured { schema_id: 300 }), "{error}");
+    assert!(
+        matches!(error, DecodeError::RegistryNotConfigured { schema_id: 300 }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -102,10 +108,7 @@ fn decode_rejects_corrupt_datum() {
 /// schema lacks. The reader must fall back to the enum's default symbol.
 #[test]
 fn unknown_consistency_symbol_decodes_to_unknown() {
-    let newer_text = DISPATCH_EVENT_SCHEMA.replace(
-        r#""LOCAL_ONE"],"#,
-        r#""LOCAL_ONE", "LOCAL_SERIAL_SOMETHING"],"#,
-    );
+    let newer_text = DISPATCH_EVENT_SCHEMA.replace(r#""LOCAL_ONE"],"#, r#""LOCAL_ONE", "LOCAL_SERIAL_SOMETHING"],"#);
     assert_ne!(newer_text, DISPATCH_EVENT_SCHEMA, "the schema text changed shape");
     let newer = Schema::parse_str(&newer_text).unwrap();
     let current = Codec::new();
