@@ -29,7 +29,7 @@ pub enum ConfigError {
     Invalid {
         /// Dotted path of the key.
         key: String,
-        /// What is wrong and how to fix it.
+        /// The broken rule and the fix.
         reason: String,
     },
 }
@@ -87,7 +87,7 @@ impl fmt::Display for KafkaValue {
 pub struct TopicsConfig {
     /// The topic the worker consumes.
     pub dispatch: String,
-    /// Where events that can never succeed are published, with the reason in headers.
+    /// Topic for events that can never succeed, with the reason in headers.
     pub dead_letter: String,
 }
 

@@ -23,7 +23,7 @@ pub enum KafkaStartError {
     /// librdkafka rejected a setting.
     #[error("invalid Kafka consumer settings")]
     Settings(#[source] KafkaError),
-    /// No broker answered a metadata request in time.
+    /// No broker responded to a metadata request in time.
     #[error("cannot reach Kafka at {bootstrap_servers} within {timeout:?}; check that it is running (`deploy/local/stack up` starts a local broker) or set kafka.\"bootstrap.servers\" (OFFLOAD_KAFKA__BOOTSTRAP_SERVERS)")]
     Unreachable {
         /// The configured bootstrap servers.

@@ -26,7 +26,7 @@ const TIMESTAMP_MARKER: &str = "[timestamp]";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
-    /// No contact point answered.
+    /// No contact point accepted a connection.
     #[error("cannot connect to Cassandra at {contact_points}; check that it is running (`deploy/local/stack up` starts a local node) or set cassandra.contact_points (OFFLOAD_CASSANDRA__CONTACT_POINTS)")]
     Connect {
         /// The configured contact points.
@@ -114,7 +114,7 @@ pub enum CassandraError {
 }
 
 impl CassandraError {
-    /// Whether the write may succeed if retried.
+    /// Returns whether the write may succeed if retried.
     pub fn is_retryable(&self) -> bool {
         matches!(self, CassandraError::Unavailable { .. })
     }
