@@ -48,9 +48,12 @@ pub struct WorkerConfig {
     /// Cassandra connection.
     #[serde(default)]
     pub cassandra: CassandraConfig,
-    /// Run loop, retry and shutdown timing.
+    /// Run loop, concurrency, retry and shutdown settings.
     #[serde(default)]
     pub worker: RunConfig,
+    /// The metrics and health endpoint.
+    #[serde(default)]
+    pub http: HttpConfig,
     /// The statement catalog: name → statement. Events refer to statements by name.
     #[serde(default)]
     pub statements: BTreeMap<String, StatementConfig>,
@@ -132,8 +135,28 @@ pub struct RunConfig {
     pub retry_initial_backoff_ms: u64,
     /// Cap of the exponential retry delay, in milliseconds.
     pub retry_max_backoff_ms: u64,
+    /// Attempts after which a retryable failure goes to the dead-letter
+    /// topic. Unset (the default) retries without limit, so nothing is lost.
+    pub max_attempts: Option<u32>,
     /// Time allowed at start-up to reach the Kafka cluster, in seconds.
     pub kafka_connect_timeout_secs: u64,
+    /// Whether events of different entities in one partition run
+    /// concurrently. Events of the same entity always run in offset order.
+    pub key_parallelism: bool,
+    /// Records of one partition received and not yet finished before the
+    /// partition is paused.
+    pub max_in_flight_per_partition: usize,
+    /// Events executing at once over all partitions.
+    pub max_concurrent_events: usize,
+    /// Time a revoked partition's running events get to finish before its
+    /// offset is committed and it is released, in milliseconds.
+    pub revoke_timeout_ms: u64,
+    /// Time running events get to finish after SIGTERM or SIGINT, in
+    /// milliseconds. Keep it below the group's `session.timeout.ms`.
+    pub shutdown_timeout_ms: u64,
+    /// What to do when a non-idempotent write (a counter update) timed out
+    /// and Cassandra cannot tell whether it was applied.
+    pub unknown_outcome: UnknownOutcome,
 }
 
 impl Default for RunConfig {
@@ -142,7 +165,14 @@ impl Default for RunConfig {
             commit_interval_ms: 1_000,
             retry_initial_backoff_ms: 100,
             retry_max_backoff_ms: 30_000,
+            max_attempts: None,
             kafka_connect_timeout_secs: 10,
+            key_parallelism: true,
+            max_in_flight_per_partition: 200,
+            max_concurrent_events: 256,
+            revoke_timeout_ms: 10_000,
+            shutdown_timeout_ms: 20_000,
+            unknown_outcome: UnknownOutcome::Retry,
         }
     }
 }
@@ -151,6 +181,45 @@ impl RunConfig {
     /// [`RunConfig::commit_interval_ms`] as a duration.
     pub fn commit_interval(&self) -> Duration {
         Duration::from_millis(self.commit_interval_ms)
+    }
+
+    /// [`RunConfig::revoke_timeout_ms`] as a duration.
+    pub fn revoke_timeout(&self) -> Duration {
+        Duration::from_millis(self.revoke_timeout_ms)
+    }
+
+    /// [`RunConfig::shutdown_timeout_ms`] as a duration.
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_millis(self.shutdown_timeout_ms)
+    }
+}
+
+/// Handling of a non-idempotent write whose outcome is unknown after a
+/// write timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownOutcome {
+    /// Retry the write. It may then be applied twice: a counter may count
+    /// one event twice, but never loses one.
+    Retry,
+    /// Send the event to the dead-letter topic, so an operator decides. The
+    /// counter may then miss the event until it is replayed.
+    DeadLetter,
+}
+
+/// The metrics and health endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address of the HTTP server for `/metrics`, `/healthz` and `/readyz`.
+    pub listen_address: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> HttpConfig {
+        HttpConfig {
+            listen_address: "0.0.0.0:9464".into(),
+        }
     }
 }
 
@@ -166,10 +235,36 @@ pub struct StatementConfig {
     /// Consistency level when the event gives none, for example `LOCAL_QUORUM`.
     #[serde(default = "default_consistency")]
     pub consistency: String,
+    /// Serial consistency of conditional statements (`IF …`): `SERIAL` or `LOCAL_SERIAL`.
+    #[serde(default)]
+    pub serial_consistency: Option<String>,
     /// Whether executing the statement twice has the same effect as once.
     /// Counter updates are not idempotent.
     #[serde(default)]
     pub idempotent: bool,
+    /// Whether the write timestamp is the event's creation time (the
+    /// default), so that a replayed or late write cannot overwrite a newer
+    /// one. `false` lets Cassandra assign the time of the write.
+    #[serde(default = "default_true")]
+    pub use_event_timestamp: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Returns the error for the first statement whose serial consistency is invalid.
+fn statement_serial_level(config: &WorkerConfig) -> Option<ConfigError> {
+    config.statements.iter().find_map(|(name, statement)| {
+        let level = statement.serial_consistency.as_deref()?;
+        if level.eq_ignore_ascii_case("SERIAL") || level.eq_ignore_ascii_case("LOCAL_SERIAL") {
+            return None;
+        }
+        Some(ConfigError::Invalid {
+            key: format!("statements.{name}.serial_consistency"),
+            reason: format!("`{level}` is not a serial consistency level; use SERIAL or LOCAL_SERIAL"),
+        })
+    })
 }
 
 fn default_consistency() -> String {
@@ -236,6 +331,21 @@ impl WorkerConfig {
                     ),
                 });
             }
+        }
+        if let Some(error) = statement_serial_level(self) {
+            return Err(error);
+        }
+        if self.worker.max_in_flight_per_partition == 0 || self.worker.max_concurrent_events == 0 {
+            return Err(ConfigError::Invalid {
+                key: "worker.max_in_flight_per_partition".into(),
+                reason: "must be above 0, as must worker.max_concurrent_events".into(),
+            });
+        }
+        if self.worker.max_attempts == Some(0) {
+            return Err(ConfigError::Invalid {
+                key: "worker.max_attempts".into(),
+                reason: "must be at least 1; remove the key to retry without limit".into(),
+            });
         }
         if self.worker.retry_initial_backoff_ms == 0
             || self.worker.retry_max_backoff_ms < self.worker.retry_initial_backoff_ms

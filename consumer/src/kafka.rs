@@ -1,17 +1,20 @@
 //! The Kafka consumer: creation with the worker's settings, the start-up
-//! reachability check, rebalance handling and offset commits.
+//! reachability check, rebalance handling, lag reporting and offset commits.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::message::OwnedMessage;
+use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use tracing::{info, warn};
+use tracing::warn;
 
 use crate::config::WorkerConfig;
-use crate::offsets::{OffsetTracker, Partition};
+use crate::scheduler::{Partition, Scheduler};
+use crate::telemetry::Telemetry;
 
 /// The worker's consumer type.
 pub type WorkerConsumer = StreamConsumer<WorkerContext>;
@@ -44,56 +47,142 @@ pub enum KafkaStartError {
     },
 }
 
-/// Consumer callbacks: commits finished offsets of revoked partitions before
-/// they are released, and logs rebalances and failed commits.
-pub struct WorkerContext {
-    tracker: Arc<Mutex<OffsetTracker>>,
+/// State shared by the run loop, the event tasks and the rebalance callbacks.
+pub struct Shared {
+    /// Ordering and progress of the owned partitions.
+    pub scheduler: Mutex<Scheduler<OwnedMessage>>,
+    /// Notified whenever a running record finishes or is abandoned.
+    pub finished: Condvar,
 }
 
-impl ClientContext for WorkerContext {}
+impl Shared {
+    /// Creates the state for a worker that owns no partition yet.
+    pub fn new(key_parallelism: bool, window: usize) -> Shared {
+        Shared {
+            scheduler: Mutex::new(Scheduler::new(key_parallelism, window)),
+            finished: Condvar::new(),
+        }
+    }
+
+    /// Locks the scheduler.
+    pub fn lock(&self) -> MutexGuard<'_, Scheduler<OwnedMessage>> {
+        self.scheduler.lock().expect("scheduler lock poisoned")
+    }
+}
+
+/// Consumer callbacks: on revoke, lets running records of the revoked
+/// partitions finish (up to a deadline) and commits their offsets before the
+/// partitions are released; reports lag from librdkafka's statistics.
+pub struct WorkerContext {
+    shared: Arc<Shared>,
+    telemetry: Telemetry,
+    revoke_timeout: Duration,
+    topic: String,
+}
+
+impl ClientContext for WorkerContext {
+    fn stats(&self, statistics: Statistics) {
+        let Some(topic) = statistics.topics.get(&self.topic) else {
+            return;
+        };
+        let owned = self.shared.lock().owned_partitions();
+        for (_, partition) in owned {
+            let Some(stats) = topic.partitions.get(&partition) else {
+                continue;
+            };
+            // librdkafka reports -1001 (invalid) until the offsets are known.
+            if stats.hi_offset < 0 {
+                continue;
+            }
+            let position = stats.committed_offset.max(stats.lo_offset);
+            self.telemetry
+                .consumer_lag(&self.topic, partition, (stats.hi_offset - position).max(0));
+        }
+    }
+}
 
 impl ConsumerContext for WorkerContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
-            Rebalance::Revoke(revoked) => {
-                let elements = revoked.elements();
-                let partitions: Vec<(&str, i32)> = elements
-                    .iter()
-                    .map(|element| (element.topic(), element.partition()))
-                    .collect();
-                let mut tracker = self.tracker.lock().expect("offset tracker lock poisoned");
-                let watermarks = tracker.watermarks(partitions.iter().copied());
-                if let Err(error) = commit(consumer, &watermarks, CommitMode::Sync) {
-                    warn!(%error, partitions = ?partitions, "commit of revoked partitions failed; their unfinished records will be replayed");
-                }
-                tracker.revoke(partitions.iter().copied());
-                info!(partitions = ?partitions, "partitions revoked");
-            }
+            Rebalance::Revoke(revoked) => self.release(consumer, &partitions_of(revoked)),
             Rebalance::Assign(assigned) => {
-                let partitions: Vec<i32> = assigned.elements().iter().map(|element| element.partition()).collect();
-                info!(partitions = ?partitions, "partitions assigned");
+                let partitions = partitions_of(assigned);
+                self.shared.lock().assign(&partitions);
+                self.telemetry.partitions_assigned(&partitions);
             }
             Rebalance::Error(error) => warn!(%error, "rebalance failed"),
         }
     }
 
     fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
-        if let Err(error) = result {
-            warn!(%error, partitions = offsets.count(), "offset commit failed; it is retried at the next interval");
+        match result {
+            Ok(()) => self.telemetry.committed(offsets.count()),
+            Err(error) => self.telemetry.commit_failed(&error.to_string(), offsets.count()),
         }
     }
+}
+
+impl WorkerContext {
+    fn release(&self, consumer: &BaseConsumer<Self>, partitions: &[Partition]) {
+        let deadline = Instant::now() + self.revoke_timeout;
+        let (watermarks, abandoned) = block_in_place_if_possible(|| {
+            let mut scheduler = self.shared.lock();
+            scheduler.begin_drain(partitions);
+            while scheduler.running(partitions) > 0 {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if remaining.is_zero() {
+                    break;
+                }
+                scheduler = self
+                    .shared
+                    .finished
+                    .wait_timeout(scheduler, remaining)
+                    .expect("scheduler lock poisoned")
+                    .0;
+            }
+            let abandoned = scheduler.running(partitions);
+            (scheduler.revoke(partitions), abandoned)
+        });
+
+        // The partitions are released when this callback returns, so this
+        // commit is synchronous.
+        if let Err(error) = commit(consumer, &watermarks, CommitMode::Sync) {
+            self.telemetry.commit_failed(&error.to_string(), watermarks.len());
+        }
+        self.telemetry.partitions_revoked(partitions, abandoned);
+    }
+}
+
+/// Runs a blocking wait without stalling other tasks on a multi-thread
+/// runtime. Rebalance callbacks run inside the run loop's poll.
+fn block_in_place_if_possible<R>(wait: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(wait)
+        }
+        _ => wait(),
+    }
+}
+
+fn partitions_of(list: &TopicPartitionList) -> Vec<Partition> {
+    list.elements()
+        .iter()
+        .map(|element| (element.topic().to_string(), element.partition()))
+        .collect()
 }
 
 /// Creates the consumer with offload's settings and checks that the cluster
 /// and the dispatch topic are reachable.
 pub fn create_consumer(
     config: &WorkerConfig,
-    tracker: Arc<Mutex<OffsetTracker>>,
+    shared: Arc<Shared>,
+    telemetry: Telemetry,
 ) -> Result<WorkerConsumer, KafkaStartError> {
     let mut client = ClientConfig::new();
     client
         .set("auto.offset.reset", "earliest")
-        .set("partition.assignment.strategy", "cooperative-sticky");
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("statistics.interval.ms", "5000");
     for (key, value) in &config.kafka {
         client.set(key, value.to_string());
     }
@@ -102,9 +191,13 @@ pub fn create_consumer(
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false");
 
-    let consumer: WorkerConsumer = client
-        .create_with_context(WorkerContext { tracker })
-        .map_err(KafkaStartError::Settings)?;
+    let context = WorkerContext {
+        shared,
+        telemetry,
+        revoke_timeout: config.worker.revoke_timeout(),
+        topic: config.topics.dispatch.clone(),
+    };
+    let consumer: WorkerConsumer = client.create_with_context(context).map_err(KafkaStartError::Settings)?;
 
     check_topic(&consumer, config)?;
     Ok(consumer)
@@ -153,4 +246,20 @@ pub fn commit<C: Consumer<WorkerContext>>(
         list.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
     }
     consumer.commit(&list, mode)
+}
+
+/// Pauses or resumes fetching of `partitions`.
+pub fn set_paused(consumer: &WorkerConsumer, partitions: &[Partition], paused: bool) -> KafkaResult<()> {
+    if partitions.is_empty() {
+        return Ok(());
+    }
+    let mut list = TopicPartitionList::with_capacity(partitions.len());
+    for (topic, partition) in partitions {
+        list.add_partition(topic, *partition);
+    }
+    if paused {
+        consumer.pause(&list)
+    } else {
+        consumer.resume(&list)
+    }
 }

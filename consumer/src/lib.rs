@@ -3,19 +3,27 @@
 //!
 //! - [`config`]: the worker's configuration file and environment overrides.
 //! - [`kafka`]: the consumer, its rebalance handling and offset commits.
-//! - [`offsets`]: per-partition tracking of the lowest unfinished offset.
+//! - [`offsets`]: a partition's lowest unfinished offset.
 //! - [`executor`]: runs the actions of an event (Cassandra writes) and
 //!   classifies failures as retryable or permanent.
 //! - [`dead_letter`]: publishes events that can never succeed, with the reason.
 //! - [`lag`]: a group's committed offsets against the log end.
+//! - [`scheduler`]: per-key ordering, in-flight windows and pausing.
+//! - [`process`]: one record's decode, execution, retries and dead letter.
+//! - [`telemetry`]: logs and Prometheus metrics of the worker's events.
+//! - [`http`]: `/metrics`, `/healthz` and `/readyz`.
 //! - [`worker`]: the run loop that ties them together.
 
 pub mod config;
 pub mod dead_letter;
 pub mod executor;
+pub mod http;
 pub mod kafka;
 pub mod lag;
 pub mod offsets;
+pub mod process;
+pub mod scheduler;
+pub mod telemetry;
 pub mod worker;
 
 pub use config::WorkerConfig;

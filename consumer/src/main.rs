@@ -8,6 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
+use std::sync::Arc;
+
+use offload_consumer::http::{self, Health};
+use offload_consumer::process::error_chain;
+use offload_consumer::telemetry::Telemetry;
 use offload_consumer::{Worker, WorkerConfig};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
@@ -64,17 +69,34 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: WorkerConfig) -> ExitCode {
-    let worker = match Worker::start(&config).await {
+    let telemetry = Telemetry::new();
+    let health = Arc::new(Health::default());
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+
+    let served = http::serve(
+        &config.http.listen_address,
+        telemetry.clone(),
+        Arc::clone(&health),
+        shutdown.clone(),
+    )
+    .await;
+    if let Err(error) = served {
+        eprintln!(
+            "error: cannot listen on {} for /metrics: {error}; set http.listen_address (OFFLOAD_HTTP__LISTEN_ADDRESS) to a free address",
+            config.http.listen_address
+        );
+        return ExitCode::FAILURE;
+    }
+
+    let worker = match Worker::start(&config, telemetry, health, shutdown).await {
         Ok(worker) => worker,
         Err(error) => {
             eprintln!("error: {}", error_chain(&error));
             return ExitCode::FAILURE;
         }
     };
-
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
-    worker.run(shutdown).await;
+    worker.run().await;
     ExitCode::SUCCESS
 }
 
@@ -85,7 +107,7 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
         _ = terminate.recv() => "SIGTERM",
         _ = interrupt.recv() => "SIGINT",
     };
-    info!(signal = name, "stopping: finishing the current record and committing");
+    info!(signal = name, "stop requested");
     shutdown.cancel();
 }
 
@@ -102,15 +124,4 @@ fn init_tracing(format: LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

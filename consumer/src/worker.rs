@@ -1,24 +1,35 @@
-//! The run loop: receive a record, decode it, execute its actions with
-//! retries, dead-letter what can never succeed, and commit the offsets of
-//! finished records.
+//! The run loop: receive records, hand them to the scheduler, run each one
+//! in its own task, pause and resume partitions, and commit finished offsets.
+//!
+//! The loop keeps polling Kafka while records execute, wait or retry, so a
+//! slow action never makes the worker exceed `max.poll.interval.ms`.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
-use offload_schemas::{Codec, DispatchEvent};
-use rand::Rng;
+use offload_schemas::Codec;
 use rdkafka::consumer::{CommitMode, Consumer};
-use rdkafka::message::BorrowedMessage;
+use rdkafka::message::OwnedMessage;
 use rdkafka::Message;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, info_span, warn, Instrument};
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
 
-use crate::config::{RunConfig, WorkerConfig};
-use crate::dead_letter::{DeadLetterProducer, Reason};
+use crate::config::WorkerConfig;
+use crate::dead_letter::DeadLetterProducer;
 use crate::executor::cassandra::StartError as CassandraStartError;
 use crate::executor::{CassandraExecutor, Executor};
-use crate::kafka::{self, KafkaStartError, WorkerConsumer};
-use crate::offsets::OffsetTracker;
+use crate::http::Health;
+use crate::kafka::{self, KafkaStartError, Shared, WorkerConsumer};
+use crate::process::{Outcome, Processor};
+use crate::scheduler::{Accepted, Job};
+use crate::telemetry::Telemetry;
+
+/// Longest time between two polls of the consumer. Each loop turn polls, so
+/// paused partitions and idle topics still count as polling for
+/// `max.poll.interval.ms`.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Errors that stop the worker before it consumes anything.
 #[derive(Debug, thiserror::Error)]
@@ -44,32 +55,38 @@ pub enum StartError {
     },
 }
 
-/// How processing of one record ended.
-enum Outcome {
-    /// Executed, or dead-lettered on purpose: the offset may move past it.
-    Finished,
-    /// Shutdown came first: the record stays unfinished and is replayed later.
-    Interrupted,
-}
-
 /// A started worker: connected to Cassandra and Kafka, ready to run.
 pub struct Worker {
     consumer: WorkerConsumer,
-    tracker: Arc<Mutex<OffsetTracker>>,
-    executor: Executor,
-    dead_letters: DeadLetterProducer,
-    codec: Codec,
-    run: RunConfig,
+    runner: Runner,
+    config: WorkerConfig,
+    health: Arc<Health>,
+}
+
+/// Starts record tasks and their successors; cloned into every task.
+#[derive(Clone)]
+struct Runner {
+    shared: Arc<Shared>,
+    processor: Arc<Processor>,
+    tasks: TaskTracker,
+    /// Wakes the run loop when a record finished, to resume partitions.
+    finished: Arc<Notify>,
 }
 
 impl Worker {
     /// Connects to Cassandra, prepares the statement catalog, creates the
     /// consumer and subscribes to the dispatch topic.
-    pub async fn start(config: &WorkerConfig) -> Result<Worker, StartError> {
+    pub async fn start(
+        config: &WorkerConfig,
+        telemetry: Telemetry,
+        health: Arc<Health>,
+        shutdown: CancellationToken,
+    ) -> Result<Worker, StartError> {
         let cassandra = CassandraExecutor::connect(&config.cassandra, &config.statements).await?;
 
-        let tracker = Arc::new(Mutex::new(OffsetTracker::new()));
-        let consumer = kafka::create_consumer(config, Arc::clone(&tracker))?;
+        let run = &config.worker;
+        let shared = Arc::new(Shared::new(run.key_parallelism, run.max_in_flight_per_partition));
+        let consumer = kafka::create_consumer(config, Arc::clone(&shared), telemetry.clone())?;
         let group = config
             .kafka
             .get("group.id")
@@ -84,195 +101,167 @@ impl Worker {
                 topic: config.topics.dispatch.clone(),
                 source,
             })?;
-        info!(topic = %config.topics.dispatch, group = %group, "worker started");
+        info!(topic = %config.topics.dispatch, group = %group, key_parallelism = run.key_parallelism, "worker started");
 
-        Ok(Worker {
-            consumer,
-            tracker,
+        let processor = Processor {
             executor: Executor::new(cassandra),
             dead_letters,
             codec: Codec::new(),
-            run: config.worker.clone(),
+            run: run.clone(),
+            telemetry,
+            shutdown,
+            concurrency: Semaphore::new(run.max_concurrent_events),
+        };
+        let runner = Runner {
+            shared,
+            processor: Arc::new(processor),
+            tasks: TaskTracker::new(),
+            finished: Arc::new(Notify::new()),
+        };
+        health.set_ready(true);
+        Ok(Worker {
+            consumer,
+            runner,
+            config: config.clone(),
+            health,
         })
     }
 
-    /// Consumes until `shutdown` is cancelled, then commits what is finished
-    /// and leaves the group.
-    pub async fn run(self, shutdown: CancellationToken) {
-        let mut commit_timer = tokio::time::interval(self.run.commit_interval());
+    /// Consumes until the shutdown token is cancelled, then lets running
+    /// records finish (up to `worker.shutdown_timeout_ms`), commits and
+    /// leaves the group.
+    pub async fn run(self) {
+        let shutdown = self.runner.processor.shutdown.clone();
+        let mut commit_timer = tokio::time::interval(self.config.worker.commit_interval());
         commit_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut poll_timer = tokio::time::interval(POLL_INTERVAL);
 
-        // NOTE: records are processed one at a time and a retrying record
-        // blocks polling, so an outage longer than max.poll.interval.ms makes
-        // the worker leave the group until the write succeeds.
         loop {
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
                 _ = commit_timer.tick() => self.commit(CommitMode::Async),
+                _ = self.runner.finished.notified() => self.resume_drained(),
+                _ = poll_timer.tick() => {}
                 received = self.consumer.recv() => match received {
-                    Ok(message) => {
-                        if let Outcome::Interrupted = self.process(&message, &shutdown).await {
-                            break;
-                        }
-                    }
+                    Ok(message) => self.accept(message.detach()),
                     Err(error) => warn!(%error, "receiving from Kafka failed; retrying"),
                 },
             }
+            self.report_flow();
+            self.health.turned();
         }
 
-        self.commit(CommitMode::Sync);
-        self.consumer.unsubscribe();
-        info!("worker stopped");
+        self.stop().await;
+    }
+
+    fn accept(&self, message: OwnedMessage) {
+        let partition = (message.topic().to_string(), message.partition());
+        let offset = message.offset();
+        let key = message.key().unwrap_or_default().to_vec();
+
+        let (accepted, pause) = {
+            let mut scheduler = self.runner.shared.lock();
+            let accepted = scheduler.accept(&partition, offset, &key, message);
+            (accepted, scheduler.pause_if_full(&partition))
+        };
+        match accepted {
+            Accepted::Start(job) => self.runner.spawn(job),
+            Accepted::Queued => {}
+            Accepted::NotOwned => {
+                warn!(topic = %partition.0, partition = partition.1, offset, "dropped a record of a partition this worker no longer owns")
+            }
+        }
+        if pause {
+            if let Err(error) = kafka::set_paused(&self.consumer, std::slice::from_ref(&partition), true) {
+                warn!(%error, partition = partition.1, "pausing a full partition failed");
+            } else {
+                info!(topic = %partition.0, partition = partition.1, "partition paused: its in-flight window is full");
+            }
+        }
+    }
+
+    fn resume_drained(&self) {
+        let resumable = self.runner.shared.lock().take_resumable();
+        if resumable.is_empty() {
+            return;
+        }
+        match kafka::set_paused(&self.consumer, &resumable, false) {
+            Ok(()) => {
+                info!(partitions = ?resumable.iter().map(|(_, id)| *id).collect::<Vec<_>>(), "partitions resumed")
+            }
+            Err(error) => warn!(%error, "resuming partitions failed"),
+        }
     }
 
     fn commit(&self, mode: CommitMode) {
-        let due = self.tracker.lock().expect("offset tracker lock poisoned").committable();
+        let due = self.runner.shared.lock().committable();
         if let Err(error) = kafka::commit(&self.consumer, &due, mode) {
-            warn!(%error, partitions = due.len(), "offset commit failed; it is retried at the next interval");
+            self.runner
+                .processor
+                .telemetry
+                .commit_failed(&error.to_string(), due.len());
         }
     }
 
-    async fn process(&self, message: &BorrowedMessage<'_>, shutdown: &CancellationToken) -> Outcome {
-        let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
-        self.tracker
-            .lock()
-            .expect("offset tracker lock poisoned")
-            .start(topic, partition, offset);
-
-        let span = info_span!(
-            "event",
-            topic,
-            partition,
-            offset,
-            event_id = tracing::field::Empty,
-            entity = tracing::field::Empty
-        );
-        let outcome = async {
-            match self.codec.decode(message.payload().unwrap_or_default()) {
-                Ok(event) => {
-                    tracing::Span::current()
-                        .record("event_id", tracing::field::display(event.event_id))
-                        .record("entity", event.entity_key.as_str());
-                    self.execute(message, &event, shutdown).await
-                }
-                Err(decode_error) => {
-                    let reason = Reason {
-                        class: "undecodable",
-                        message: error_chain(&decode_error),
-                        attempts: 1,
-                        first_failure_ms: now_ms(),
-                    };
-                    self.dead_letter(message, reason, shutdown).await
-                }
-            }
-        }
-        .instrument(span)
-        .await;
-
-        if let Outcome::Finished = outcome {
-            self.tracker
-                .lock()
-                .expect("offset tracker lock poisoned")
-                .finish(topic, partition, offset);
-        }
-        outcome
+    fn report_flow(&self) {
+        let (in_flight, paused) = {
+            let scheduler = self.runner.shared.lock();
+            (scheduler.in_flight(), scheduler.paused())
+        };
+        self.runner.processor.telemetry.flow(in_flight, paused);
     }
 
-    async fn execute(
-        &self,
-        message: &BorrowedMessage<'_>,
-        event: &DispatchEvent,
-        shutdown: &CancellationToken,
-    ) -> Outcome {
-        let mut next_action = 0;
-        let mut attempts: u32 = 0;
-        let mut first_failure_ms = None;
+    async fn stop(self) {
+        info!("stopping: waiting for running records, then committing");
+        self.health.set_ready(false);
+        self.runner.shared.lock().drain_all();
+        self.runner.tasks.close();
+        let timeout = self.config.worker.shutdown_timeout();
+        if tokio::time::timeout(timeout, self.runner.tasks.wait()).await.is_err() {
+            warn!(
+                timeout_ms = timeout.as_millis() as u64,
+                "records still running at the shutdown deadline are left unfinished and will be replayed"
+            );
+        }
 
-        loop {
-            attempts += 1;
-            let failure = match self.executor.execute_from(event, next_action).await {
-                Ok(()) => return Outcome::Finished,
-                Err(failure) => failure,
+        let watermarks = {
+            let mut scheduler = self.runner.shared.lock();
+            let owned = scheduler.owned_partitions();
+            scheduler.revoke(&owned)
+        };
+        if let Err(error) = kafka::commit(&self.consumer, &watermarks, CommitMode::Sync) {
+            self.runner
+                .processor
+                .telemetry
+                .commit_failed(&error.to_string(), watermarks.len());
+        }
+        self.consumer.unsubscribe();
+        drop(self.consumer);
+        info!("worker stopped");
+    }
+}
+
+impl Runner {
+    fn spawn(&self, job: Job<OwnedMessage>) {
+        let runner = self.clone();
+        self.tasks.spawn(async move {
+            let outcome = runner.processor.process(&job.payload).await;
+            let next = {
+                let mut scheduler = runner.shared.lock();
+                match outcome {
+                    Outcome::Finished => scheduler.finish(&job.partition, job.generation, job.offset, &job.key),
+                    Outcome::Interrupted => {
+                        scheduler.abandon(&job.partition, job.generation);
+                        None
+                    }
+                }
             };
-            let first_failure_ms = *first_failure_ms.get_or_insert_with(now_ms);
-
-            if !failure.is_retryable() {
-                let reason = Reason {
-                    class: failure.class(),
-                    message: error_chain(&failure),
-                    attempts,
-                    first_failure_ms,
-                };
-                return self.dead_letter(message, reason, shutdown).await;
+            runner.shared.finished.notify_all();
+            runner.finished.notify_one();
+            if let Some(next) = next {
+                runner.spawn(next);
             }
-
-            next_action = failure.index;
-            let delay = backoff(&self.run, attempts);
-            // Logs the 1st, 2nd, 4th, 8th… retry of a record, so a long outage
-            // does not flood the log.
-            if attempts.is_power_of_two() {
-                warn!(error = %error_chain(&failure), attempts, delay_ms = delay.as_millis() as u64, "action failed; retrying");
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return Outcome::Interrupted,
-                _ = tokio::time::sleep(delay) => {}
-            }
-        }
+        });
     }
-
-    async fn dead_letter(
-        &self,
-        message: &BorrowedMessage<'_>,
-        reason: Reason,
-        shutdown: &CancellationToken,
-    ) -> Outcome {
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            match self.dead_letters.publish(message, &reason).await {
-                Ok(()) => {
-                    info!(class = reason.class, reason = %reason.message, dead_letter_topic = self.dead_letters.topic(), "record sent to the dead-letter topic");
-                    return Outcome::Finished;
-                }
-                Err(error) => {
-                    error!(%error, attempt, "publishing a dead letter failed; the offset stays until it succeeds");
-                }
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return Outcome::Interrupted,
-                _ = tokio::time::sleep(backoff(&self.run, attempt)) => {}
-            }
-        }
-    }
-}
-
-/// Returns the delay before retry number `attempt` (from 1): exponential from
-/// the initial backoff up to the cap, with full jitter over its upper half.
-fn backoff(run: &RunConfig, attempt: u32) -> Duration {
-    let exponent = attempt.saturating_sub(1).min(20);
-    let ceiling = run
-        .retry_initial_backoff_ms
-        .saturating_mul(1 << exponent)
-        .min(run.retry_max_backoff_ms);
-    let delay = rand::rng().random_range(ceiling / 2..=ceiling);
-    Duration::from_millis(delay)
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the system clock is after 1970");
-    since_epoch.as_millis() as i64
 }

@@ -43,6 +43,9 @@ dead_letter = "{dead_letter}"
 [cassandra]
 contact_points = ["{contact_point}"]
 
+[http]
+listen_address = "127.0.0.1:0"
+
 [statements.add_like]
 cql = "{add_like}"
 consistency = "ONE"

@@ -21,6 +21,8 @@ pub struct WorkerConfigBuilder {
     bootstrap_servers: String,
     contact_point: String,
     statements: Vec<(String, String, bool)>,
+    metrics_port: u16,
+    run_settings: Vec<(String, String)>,
     extra: String,
 }
 
@@ -34,6 +36,8 @@ impl WorkerConfigBuilder {
             bootstrap_servers: kafka_bootstrap(),
             contact_point: cassandra_contact_point(),
             statements: Vec::new(),
+            metrics_port: free_port(),
+            run_settings: Vec::new(),
             extra: String::new(),
         }
     }
@@ -54,6 +58,17 @@ impl WorkerConfigBuilder {
     pub fn statement(mut self, name: &str, cql: &str, idempotent: bool) -> Self {
         self.statements.push((name.into(), cql.into(), idempotent));
         self
+    }
+
+    /// Sets a key of the `[worker]` table, for example `max_attempts`, to a TOML value.
+    pub fn run_setting(mut self, key: &str, toml_value: &str) -> Self {
+        self.run_settings.push((key.into(), toml_value.into()));
+        self
+    }
+
+    /// Port of the worker's /metrics endpoint on 127.0.0.1.
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics_port
     }
 
     /// Appends raw TOML text, for example to test how bad keys are reported.
@@ -79,6 +94,9 @@ dead_letter = "{dead_letter}"
 contact_points = ["{contact_point}"]
 connect_timeout_secs = 5
 
+[http]
+listen_address = "127.0.0.1:{metrics_port}"
+
 [worker]
 commit_interval_ms = 200
 kafka_connect_timeout_secs = 5
@@ -88,7 +106,11 @@ kafka_connect_timeout_secs = 5
             topic = self.topic,
             dead_letter = self.dead_letter_topic,
             contact_point = self.contact_point,
+            metrics_port = self.metrics_port,
         );
+        for (key, value) in &self.run_settings {
+            let _ = writeln!(text, "{key} = {value}");
+        }
         for (name, cql, idempotent) in &self.statements {
             let _ = write!(
                 text,
@@ -179,6 +201,14 @@ impl Drop for WorkerProcess {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Returns a loopback port that was free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("binding 127.0.0.1:0 works")
 }
 
 /// Finds the worker binary: `OFFLOAD_WORKER_BIN`, or `offload-worker` in the

@@ -9,7 +9,7 @@ use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::errors::{DbError, ExecutionError, NewSessionError, PrepareError, RequestAttemptError};
-use scylla::frame::types::Consistency as DriverConsistency;
+use scylla::frame::types::{Consistency as DriverConsistency, SerialConsistency};
 use scylla::statement::prepared::PreparedStatement;
 use tracing::info;
 
@@ -103,6 +103,15 @@ pub enum CassandraError {
         /// The driver's error.
         source: Box<ExecutionError>,
     },
+    /// A non-idempotent write (a counter update) timed out, so Cassandra may
+    /// or may not have applied it.
+    #[error("statement `{statement}` is not idempotent and timed out; it may or may not have been applied")]
+    UnknownOutcome {
+        /// Name of the statement.
+        statement: String,
+        /// The driver's error.
+        source: Box<ExecutionError>,
+    },
     /// The request may succeed later: timeouts, unavailable or overloaded nodes, lost connections.
     #[error("statement `{statement}` failed for now")]
     Unavailable {
@@ -116,7 +125,18 @@ pub enum CassandraError {
 impl CassandraError {
     /// Returns whether the write may succeed if retried.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, CassandraError::Unavailable { .. })
+        matches!(
+            self,
+            CassandraError::Unavailable { .. } | CassandraError::UnknownOutcome { .. }
+        )
+    }
+
+    /// Returns the statement name if the write timed out with an unknown outcome.
+    pub fn unknown_outcome_statement(&self) -> Option<&str> {
+        match self {
+            CassandraError::UnknownOutcome { statement, .. } => Some(statement),
+            _ => None,
+        }
     }
 
     /// Short class for headers, logs and metric labels.
@@ -126,6 +146,7 @@ impl CassandraError {
             CassandraError::ValueCount { .. } | CassandraError::ValueType { .. } => "wrong_value",
             CassandraError::NoTtlMarker { .. } => "wrong_value",
             CassandraError::Rejected { .. } => "invalid_request",
+            CassandraError::UnknownOutcome { .. } => "unknown_outcome",
             CassandraError::Unavailable { .. } => "unavailable",
         }
     }
@@ -134,6 +155,8 @@ impl CassandraError {
 /// A prepared catalog statement.
 struct CatalogEntry {
     prepared: PreparedStatement,
+    idempotent: bool,
+    use_event_timestamp: bool,
     /// Positions of the markers bound from the event's values.
     value_markers: Vec<usize>,
     ttl_marker: Option<usize>,
@@ -176,7 +199,7 @@ impl CassandraExecutor {
 
         let mut statement = entry.prepared.clone();
         if entry.timestamp_marker.is_none() {
-            statement.set_timestamp(Some(write.timestamp_us.unwrap_or(event.created_at_us)));
+            statement.set_timestamp(write_timestamp(entry, event, write));
         }
         if let Some(consistency) = write.consistency.and_then(driver_consistency) {
             statement.set_consistency(consistency);
@@ -184,6 +207,10 @@ impl CassandraExecutor {
 
         match self.session.execute_unpaged(&statement, values).await {
             Ok(_) => Ok(()),
+            Err(source) if !entry.idempotent && is_write_timeout(&source) => Err(CassandraError::UnknownOutcome {
+                statement: write.statement.clone(),
+                source: Box::new(source),
+            }),
             Err(source) if is_retryable(&source) => Err(CassandraError::Unavailable {
                 statement: write.statement.clone(),
                 source: Box::new(source),
@@ -232,6 +259,14 @@ async fn prepare(session: &Session, name: &str, config: &StatementConfig) -> Res
         prepared.set_consistency(level);
     }
     prepared.set_is_idempotent(config.idempotent);
+    if let Some(serial) = config.serial_consistency.as_deref() {
+        let level = if serial.eq_ignore_ascii_case("LOCAL_SERIAL") {
+            SerialConsistency::LocalSerial
+        } else {
+            SerialConsistency::Serial
+        };
+        prepared.set_serial_consistency(Some(level));
+    }
 
     let mut value_markers = Vec::new();
     let mut ttl_marker = None;
@@ -246,6 +281,8 @@ async fn prepare(session: &Session, name: &str, config: &StatementConfig) -> Res
 
     Ok(CatalogEntry {
         prepared,
+        idempotent: config.idempotent,
+        use_event_timestamp: config.use_event_timestamp,
         value_markers,
         ttl_marker,
         timestamp_marker,
@@ -291,10 +328,22 @@ fn bind_values(
         };
     }
     if let Some(position) = entry.timestamp_marker {
-        let timestamp = write.timestamp_us.unwrap_or(event.created_at_us);
-        bound[position] = BoundValue::Set(Some(scylla::value::CqlValue::BigInt(timestamp)));
+        bound[position] = match write_timestamp(entry, event, write) {
+            Some(timestamp) => BoundValue::Set(Some(scylla::value::CqlValue::BigInt(timestamp))),
+            None => BoundValue::Unset,
+        };
     }
     Ok(bound)
+}
+
+/// Returns the write timestamp in microseconds: the event's own, else its
+/// creation time, unless the statement opted out of event timestamps.
+fn write_timestamp(entry: &CatalogEntry, event: &DispatchEvent, write: &CassandraWrite) -> Option<i64> {
+    match write.timestamp_us {
+        Some(timestamp) => Some(timestamp),
+        None if entry.use_event_timestamp => Some(event.created_at_us),
+        None => None,
+    }
 }
 
 fn driver_consistency(level: Consistency) -> Option<DriverConsistency> {
@@ -311,6 +360,15 @@ fn driver_consistency(level: Consistency) -> Option<DriverConsistency> {
         Consistency::LocalOne => DriverConsistency::LocalOne,
     };
     Some(driver)
+}
+
+/// Returns whether the write timed out after it may have reached a replica.
+fn is_write_timeout(error: &ExecutionError) -> bool {
+    matches!(
+        error,
+        ExecutionError::RequestTimeout(_)
+            | ExecutionError::LastAttemptError(RequestAttemptError::DbError(DbError::WriteTimeout { .. }, _))
+    )
 }
 
 /// Sorts driver errors into those a retry may fix and those it cannot.

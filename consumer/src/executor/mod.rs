@@ -29,6 +29,12 @@ impl ActionError {
         self.source.is_retryable()
     }
 
+    /// Returns the statement name if a non-idempotent write timed out with
+    /// an unknown outcome.
+    pub fn unknown_outcome_statement(&self) -> Option<&str> {
+        self.source.unknown_outcome_statement()
+    }
+
     /// Short class of the failure for headers, logs and metric labels.
     pub fn class(&self) -> &'static str {
         self.source.class()

@@ -1,0 +1,263 @@
+//! Ordering and flow control of the records of every owned partition.
+//!
+//! Records of one partition with the same key run strictly in offset order:
+//! a record waits in its key's queue until the record before it finished.
+//! Records with different keys run concurrently. A partition whose
+//! received-but-unfinished records reach the window is reported for pausing,
+//! and for resuming once half the window has drained.
+//!
+//! Every assignment of a partition gets a new generation, so a completion
+//! that arrives after the partition was revoked (or revoked and assigned
+//! again) is recognised and ignored.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::offsets::PartitionOffsets;
+
+/// A topic and partition.
+pub type Partition = (String, i32);
+
+/// A record to execute, with what is needed to report its completion.
+#[derive(Debug)]
+pub struct Job<T> {
+    /// Its partition.
+    pub partition: Partition,
+    /// The generation of the partition's assignment it belongs to.
+    pub generation: u64,
+    /// Its offset.
+    pub offset: i64,
+    /// The ordering key: the record key, or empty without key parallelism.
+    pub key: Vec<u8>,
+    /// The record itself.
+    pub payload: T,
+}
+
+/// What [`Scheduler::accept`] decided for a record.
+#[derive(Debug)]
+pub enum Accepted<T> {
+    /// Nothing runs for its key: start it now.
+    Start(Job<T>),
+    /// It waits behind an earlier record with the same key.
+    Queued,
+    /// Its partition is not owned (revoked meanwhile): drop it.
+    NotOwned,
+}
+
+#[derive(Debug)]
+struct PartitionState<T> {
+    generation: u64,
+    offsets: PartitionOffsets,
+    /// Records waiting behind a running record, by key. A key is present
+    /// while a record of it runs, even with an empty queue.
+    keys: HashMap<Vec<u8>, VecDeque<Job<T>>>,
+    /// Records started and not yet finished or abandoned.
+    running: usize,
+    paused: bool,
+    /// Set on revoke and shutdown: running records finish, queued ones do not start.
+    draining: bool,
+}
+
+/// Ordering and progress of every owned partition.
+#[derive(Debug)]
+pub struct Scheduler<T> {
+    partitions: HashMap<Partition, PartitionState<T>>,
+    next_generation: u64,
+    key_parallelism: bool,
+    window: usize,
+}
+
+impl<T> Scheduler<T> {
+    /// Creates a scheduler that owns no partition. `window` is the number of
+    /// unfinished records per partition at which the partition is paused.
+    pub fn new(key_parallelism: bool, window: usize) -> Scheduler<T> {
+        Scheduler {
+            partitions: HashMap::new(),
+            next_generation: 0,
+            key_parallelism,
+            window: window.max(1),
+        }
+    }
+
+    /// Takes ownership of newly assigned partitions.
+    pub fn assign(&mut self, partitions: &[Partition]) {
+        for partition in partitions {
+            self.next_generation += 1;
+            let state = PartitionState {
+                generation: self.next_generation,
+                offsets: PartitionOffsets::default(),
+                keys: HashMap::new(),
+                running: 0,
+                paused: false,
+                draining: false,
+            };
+            self.partitions.insert(partition.clone(), state);
+        }
+    }
+
+    /// Registers a received record and decides whether it starts now.
+    pub fn accept(&mut self, partition: &Partition, offset: i64, key: &[u8], payload: T) -> Accepted<T> {
+        let Some(state) = self.partitions.get_mut(partition) else {
+            return Accepted::NotOwned;
+        };
+        let key = if self.key_parallelism { key.to_vec() } else { Vec::new() };
+        state.offsets.start(offset);
+
+        let job = Job {
+            partition: partition.clone(),
+            generation: state.generation,
+            offset,
+            key,
+            payload,
+        };
+        match state.keys.get_mut(&job.key) {
+            Some(queue) => {
+                queue.push_back(job);
+                Accepted::Queued
+            }
+            None if state.draining => {
+                state.keys.insert(job.key.clone(), VecDeque::from([job]));
+                Accepted::Queued
+            }
+            None => {
+                state.keys.insert(job.key.clone(), VecDeque::new());
+                state.running += 1;
+                Accepted::Start(job)
+            }
+        }
+    }
+
+    /// Records that `job`'s work is done, and returns the next record of the
+    /// same key to start, if any. Completions of a former assignment are ignored.
+    pub fn finish(&mut self, partition: &Partition, generation: u64, offset: i64, key: &[u8]) -> Option<Job<T>> {
+        let state = self.owned(partition, generation)?;
+        state.offsets.finish(offset);
+        state.running -= 1;
+        next_of_key(state, key)
+    }
+
+    /// Records that a started record stopped without finishing (shutdown
+    /// came first). Its offset stays unfinished, so it is replayed later.
+    pub fn abandon(&mut self, partition: &Partition, generation: u64) {
+        if let Some(state) = self.owned(partition, generation) {
+            state.running -= 1;
+        }
+    }
+
+    /// Stops starting queued records of `partitions`, ahead of a revoke.
+    pub fn begin_drain(&mut self, partitions: &[Partition]) {
+        for partition in partitions {
+            if let Some(state) = self.partitions.get_mut(partition) {
+                state.draining = true;
+            }
+        }
+    }
+
+    /// Stops starting queued records of every partition, ahead of shutdown.
+    pub fn drain_all(&mut self) {
+        for state in self.partitions.values_mut() {
+            state.draining = true;
+        }
+    }
+
+    /// Number of running records of `partitions`.
+    pub fn running(&self, partitions: &[Partition]) -> usize {
+        partitions
+            .iter()
+            .filter_map(|partition| self.partitions.get(partition))
+            .map(|state| state.running)
+            .sum()
+    }
+
+    /// Forgets revoked partitions and returns their final watermarks, to
+    /// commit before they are released.
+    pub fn revoke(&mut self, partitions: &[Partition]) -> Vec<(Partition, i64)> {
+        let mut watermarks = Vec::new();
+        for partition in partitions {
+            let Some(state) = self.partitions.remove(partition) else {
+                continue;
+            };
+            if let Some(watermark) = state.offsets.watermark() {
+                watermarks.push((partition.clone(), watermark));
+            }
+        }
+        watermarks
+    }
+
+    /// Returns the offsets to commit of the partitions whose watermark moved.
+    pub fn committable(&mut self) -> Vec<(Partition, i64)> {
+        let mut due: Vec<(Partition, i64)> = self
+            .partitions
+            .iter_mut()
+            .filter_map(|(partition, state)| Some((partition.clone(), state.offsets.take_committable()?)))
+            .collect();
+        due.sort();
+        due
+    }
+
+    /// Returns the partition to pause if `partition` just reached its window.
+    pub fn pause_if_full(&mut self, partition: &Partition) -> bool {
+        let window = self.window;
+        match self.partitions.get_mut(partition) {
+            Some(state) if !state.paused && state.offsets.in_flight() >= window => {
+                state.paused = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Returns the paused partitions that drained to half their window, and
+    /// marks them resumed.
+    pub fn take_resumable(&mut self) -> Vec<Partition> {
+        let threshold = self.window / 2;
+        let mut resumable = Vec::new();
+        for (partition, state) in &mut self.partitions {
+            if state.paused && !state.draining && state.offsets.in_flight() <= threshold {
+                state.paused = false;
+                resumable.push(partition.clone());
+            }
+        }
+        resumable
+    }
+
+    /// Records received and not yet finished, over all partitions.
+    pub fn in_flight(&self) -> usize {
+        self.partitions.values().map(|state| state.offsets.in_flight()).sum()
+    }
+
+    /// Number of paused partitions.
+    pub fn paused(&self) -> usize {
+        self.partitions.values().filter(|state| state.paused).count()
+    }
+
+    /// The owned partitions.
+    pub fn owned_partitions(&self) -> Vec<Partition> {
+        self.partitions.keys().cloned().collect()
+    }
+
+    fn owned(&mut self, partition: &Partition, generation: u64) -> Option<&mut PartitionState<T>> {
+        self.partitions
+            .get_mut(partition)
+            .filter(|state| state.generation == generation)
+    }
+}
+
+fn next_of_key<T>(state: &mut PartitionState<T>, key: &[u8]) -> Option<Job<T>> {
+    let queue = state.keys.get_mut(key)?;
+    if state.draining {
+        return None;
+    }
+    match queue.pop_front() {
+        Some(next) => {
+            state.running += 1;
+            Some(next)
+        }
+        None => {
+            state.keys.remove(key);
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

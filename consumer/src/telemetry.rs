@@ -1,0 +1,237 @@
+//! The worker's internal events: each one logs and updates its metrics in
+//! one call, so the run loop only says what happened.
+//!
+//! Metric names follow `offload_<name>_<unit>[_total]` and use small fixed
+//! label sets; every name is defined here.
+
+use std::time::Duration;
+
+use prometheus::{
+    exponential_buckets, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
+use tracing::{info, warn};
+
+/// The worker's metrics and the registry that renders them.
+#[derive(Clone)]
+pub struct Telemetry {
+    registry: Registry,
+    events: IntCounterVec,
+    actions: IntCounterVec,
+    action_duration: HistogramVec,
+    end_to_end: HistogramVec,
+    retries: IntCounterVec,
+    dead_letters: IntCounterVec,
+    commits: IntCounter,
+    commit_failures: IntCounter,
+    rebalances: IntCounterVec,
+    paused_partitions: IntGauge,
+    in_flight: IntGauge,
+    consumer_lag: IntGaugeVec,
+    enum_defaults: IntCounterVec,
+    unknown_outcomes: IntCounterVec,
+}
+
+impl Telemetry {
+    /// Creates the metrics in a new registry.
+    pub fn new() -> Telemetry {
+        let registry = Registry::new();
+        let latency_buckets = exponential_buckets(0.0005, 2.0, 18).expect("valid histogram buckets");
+
+        let telemetry = Telemetry {
+            events: counter_vec("offload_events_total", "Events finished, by outcome (executed or dead_lettered).", &["outcome"]),
+            actions: counter_vec("offload_actions_total", "Actions attempted, by kind and outcome (ok, retryable, permanent).", &["kind", "outcome"]),
+            action_duration: histogram_vec(
+                "offload_action_duration_seconds",
+                "Time of one action attempt, by kind.",
+                &["kind"],
+                latency_buckets.clone(),
+            ),
+            end_to_end: histogram_vec(
+                "offload_event_end_to_end_seconds",
+                "Time from an event's creation to the end of its execution, by outcome.",
+                &["outcome"],
+                latency_buckets,
+            ),
+            retries: counter_vec("offload_retries_total", "Retries scheduled after a retryable failure, by kind and error class.", &["kind", "error_class"]),
+            dead_letters: counter_vec("offload_dead_letters_total", "Records sent to the dead-letter topic, by error class.", &["error_class"]),
+            commits: IntCounter::new("offload_commits_total", "Offset commits sent to Kafka.").expect("valid metric"),
+            commit_failures: IntCounter::new("offload_commit_failures_total", "Offset commits that failed.").expect("valid metric"),
+            rebalances: counter_vec("offload_rebalances_total", "Partition assignments and revocations, by kind.", &["kind"]),
+            paused_partitions: IntGauge::new("offload_paused_partitions", "Partitions paused because their in-flight window is full.").expect("valid metric"),
+            in_flight: IntGauge::new("offload_in_flight_events", "Records received and not yet finished.").expect("valid metric"),
+            consumer_lag: IntGaugeVec::new(
+                Opts::new("offload_consumer_lag", "Records not yet finished by the group, per owned partition: log end minus max(committed, log start)."),
+                &["topic", "partition"],
+            )
+            .expect("valid metric"),
+            enum_defaults: counter_vec(
+                "offload_enum_defaults_total",
+                "Enum symbols written by a newer schema and read as the default symbol, by field.",
+                &["field"],
+            ),
+            unknown_outcomes: counter_vec(
+                "offload_unknown_outcomes_total",
+                "Non-idempotent writes that timed out with an unknown outcome, by statement and decision.",
+                &["statement", "decision"],
+            ),
+            registry,
+        };
+        telemetry.register_all();
+        telemetry
+    }
+
+    fn register_all(&self) {
+        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(self.events.clone()),
+            Box::new(self.actions.clone()),
+            Box::new(self.action_duration.clone()),
+            Box::new(self.end_to_end.clone()),
+            Box::new(self.retries.clone()),
+            Box::new(self.dead_letters.clone()),
+            Box::new(self.commits.clone()),
+            Box::new(self.commit_failures.clone()),
+            Box::new(self.rebalances.clone()),
+            Box::new(self.paused_partitions.clone()),
+            Box::new(self.in_flight.clone()),
+            Box::new(self.consumer_lag.clone()),
+            Box::new(self.enum_defaults.clone()),
+            Box::new(self.unknown_outcomes.clone()),
+        ];
+        for collector in collectors {
+            self.registry.register(collector).expect("metric names are unique");
+        }
+    }
+
+    /// Renders every metric in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let families = self.registry.gather();
+        prometheus::TextEncoder::new()
+            .encode_to_string(&families)
+            .expect("metrics encode as text")
+    }
+
+    /// An action attempt ended.
+    pub fn action_attempted(&self, kind: &str, outcome: &str, duration: Duration) {
+        self.actions.with_label_values(&[kind, outcome]).inc();
+        self.action_duration
+            .with_label_values(&[kind])
+            .observe(duration.as_secs_f64());
+    }
+
+    /// An event finished; `age` is the time since its creation.
+    pub fn event_finished(&self, outcome: &str, age: Option<Duration>) {
+        self.events.with_label_values(&[outcome]).inc();
+        if let Some(age) = age {
+            self.end_to_end.with_label_values(&[outcome]).observe(age.as_secs_f64());
+        }
+    }
+
+    /// A dead-lettered event's age at the end of its processing.
+    pub fn event_finished_age(&self, outcome: &str, age: Duration) {
+        self.end_to_end.with_label_values(&[outcome]).observe(age.as_secs_f64());
+    }
+
+    /// A retryable failure will be retried after `delay`. Logs the 1st, 2nd,
+    /// 4th, 8th… retry of a record, so a long outage does not flood the log.
+    pub fn retry_scheduled(&self, kind: &str, error_class: &str, attempts: u32, delay: Duration, error: &str) {
+        self.retries.with_label_values(&[kind, error_class]).inc();
+        if attempts.is_power_of_two() {
+            warn!(
+                kind,
+                error_class,
+                attempts,
+                delay_ms = delay.as_millis() as u64,
+                error,
+                "action failed; retrying"
+            );
+        }
+    }
+
+    /// A record was sent to the dead-letter topic.
+    pub fn dead_lettered(&self, error_class: &str, topic: &str, reason: &str) {
+        self.dead_letters.with_label_values(&[error_class]).inc();
+        self.events.with_label_values(&["dead_lettered"]).inc();
+        info!(
+            error_class,
+            dead_letter_topic = topic,
+            reason,
+            "record sent to the dead-letter topic"
+        );
+    }
+
+    /// An offset commit was sent.
+    pub fn committed(&self, partitions: usize) {
+        if partitions > 0 {
+            self.commits.inc();
+        }
+    }
+
+    /// An offset commit failed.
+    pub fn commit_failed(&self, error: &str, partitions: usize) {
+        self.commit_failures.inc();
+        warn!(
+            error,
+            partitions, "offset commit failed; it is retried at the next interval"
+        );
+    }
+
+    /// Partitions were assigned to this worker.
+    pub fn partitions_assigned(&self, partitions: &[(String, i32)]) {
+        self.rebalances.with_label_values(&["assign"]).inc();
+        info!(partitions = ?partition_ids(partitions), "partitions assigned");
+    }
+
+    /// Partitions were revoked; their lag series are removed.
+    pub fn partitions_revoked(&self, partitions: &[(String, i32)], abandoned: usize) {
+        self.rebalances.with_label_values(&["revoke"]).inc();
+        for (topic, partition) in partitions {
+            let _ = self.consumer_lag.remove_label_values(&[topic, &partition.to_string()]);
+        }
+        info!(partitions = ?partition_ids(partitions), abandoned, "partitions revoked");
+    }
+
+    /// Updates the flow-control gauges.
+    pub fn flow(&self, in_flight: usize, paused: usize) {
+        self.in_flight.set(in_flight as i64);
+        self.paused_partitions.set(paused as i64);
+    }
+
+    /// Sets the lag of one owned partition.
+    pub fn consumer_lag(&self, topic: &str, partition: i32, lag: i64) {
+        self.consumer_lag
+            .with_label_values(&[topic, &partition.to_string()])
+            .set(lag);
+    }
+
+    /// A field held an enum symbol this reader does not know and was read as the default.
+    pub fn enum_default_used(&self, field: &str) {
+        self.enum_defaults.with_label_values(&[field]).inc();
+    }
+
+    /// A non-idempotent write timed out with an unknown outcome.
+    pub fn unknown_outcome(&self, statement: &str, decision: &str) {
+        self.unknown_outcomes.with_label_values(&[statement, decision]).inc();
+        warn!(
+            statement,
+            decision, "non-idempotent write timed out and may or may not have been applied"
+        );
+    }
+}
+
+impl Default for Telemetry {
+    fn default() -> Telemetry {
+        Telemetry::new()
+    }
+}
+
+fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric")
+}
+
+fn histogram_vec(name: &str, help: &str, labels: &[&str], buckets: Vec<f64>) -> HistogramVec {
+    HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels).expect("valid metric")
+}
+
+fn partition_ids(partitions: &[(String, i32)]) -> Vec<i32> {
+    partitions.iter().map(|(_, partition)| *partition).collect()
+}
