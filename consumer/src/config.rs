@@ -54,6 +54,9 @@ pub struct WorkerConfig {
     /// The metrics and health endpoint.
     #[serde(default)]
     pub http: HttpConfig,
+    /// Writer schemas the worker accepts besides the ones it ships.
+    #[serde(default)]
+    pub schemas: SchemasConfig,
     /// The statement catalog: name → statement. Events refer to statements by name.
     #[serde(default)]
     pub statements: BTreeMap<String, StatementConfig>,
@@ -143,8 +146,9 @@ pub struct RunConfig {
     /// Whether events of different entities in one partition run
     /// concurrently. Events of the same entity always run in offset order.
     pub key_parallelism: bool,
-    /// Records of one partition received and not yet finished before the
-    /// partition is paused.
+    /// Offsets of one partition between its lowest unfinished record and its
+    /// highest received one at which the partition is paused. It bounds the
+    /// memory per partition and the records a crash replays.
     pub max_in_flight_per_partition: usize,
     /// Events executing at once over all partitions.
     pub max_concurrent_events: usize,
@@ -205,6 +209,16 @@ pub enum UnknownOutcome {
     /// Send the event to the dead-letter topic, so an operator decides. The
     /// counter may then miss the event until it is replayed.
     DeadLetter,
+}
+
+/// Writer schemas beyond the ones built in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchemasConfig {
+    /// Paths of `DispatchEvent` schema files (`.avsc`) that producers may
+    /// write with, for example a newer version deployed to producers first.
+    /// Records written with them are resolved against the worker's schema.
+    pub writer_schema_files: Vec<std::path::PathBuf>,
 }
 
 /// The metrics and health endpoint.

@@ -16,12 +16,17 @@ pub struct PartitionOffsets {
     next_after_finished: Option<i64>,
     /// The last offset handed out for a commit.
     committed: Option<i64>,
+    /// The highest offset received.
+    highest_started: Option<i64>,
 }
 
 impl PartitionOffsets {
     /// Records that `offset` was received.
     pub fn start(&mut self, offset: i64) {
         self.in_flight.insert(offset);
+        if self.highest_started.is_none_or(|highest| offset > highest) {
+            self.highest_started = Some(offset);
+        }
     }
 
     /// Records that the work of `offset` is done.
@@ -38,6 +43,15 @@ impl PartitionOffsets {
     /// Number of offsets received and not yet finished.
     pub fn in_flight(&self) -> usize {
         self.in_flight.len()
+    }
+
+    /// Number of offsets from the watermark to the highest received one: the
+    /// records a restart would replay if the worker stopped now.
+    pub fn span(&self) -> usize {
+        match (self.watermark(), self.highest_started) {
+            (Some(watermark), Some(highest)) if highest >= watermark => (highest + 1 - watermark) as usize,
+            _ => 0,
+        }
     }
 
     /// Returns the offset to commit: the lowest unfinished offset, or one
@@ -99,6 +113,24 @@ mod tests {
 
         assert_eq!(offsets.take_committable(), Some(7));
         assert_eq!(offsets.in_flight(), 1);
+    }
+
+    #[test]
+    fn span_counts_finished_records_above_watermark() {
+        let mut offsets = PartitionOffsets::default();
+        for offset in 0..5 {
+            offsets.start(offset);
+        }
+        offsets.finish(1);
+        offsets.finish(2);
+        offsets.finish(3);
+        offsets.finish(4);
+
+        assert_eq!(offsets.in_flight(), 1);
+        assert_eq!(offsets.span(), 5);
+
+        offsets.finish(0);
+        assert_eq!(offsets.span(), 0);
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //!
 //! Records of one partition with the same key run strictly in offset order:
 //! a record waits in its key's queue until the record before it finished.
-//! Records with different keys run concurrently. A partition whose
-//! received-but-unfinished records reach the window is reported for pausing,
-//! and for resuming once half the window has drained.
+//! Records with different keys run concurrently. A partition is reported
+//! for pausing when the records from its watermark to the highest received
+//! one fill the window, and for resuming once half the window has drained.
+//! So a restart replays at most one window per partition, plus what was
+//! finished since the last commit.
 //!
 //! Every assignment of a partition gets a new generation, so a completion
 //! that arrives after the partition was revoked (or revoked and assigned
@@ -68,7 +70,8 @@ pub struct Scheduler<T> {
 
 impl<T> Scheduler<T> {
     /// Creates a scheduler that owns no partition. `window` is the number of
-    /// unfinished records per partition at which the partition is paused.
+    /// offsets from a partition's watermark to its highest received record
+    /// at which the partition is paused.
     pub fn new(key_parallelism: bool, window: usize) -> Scheduler<T> {
         Scheduler {
             partitions: HashMap::new(),
@@ -198,7 +201,7 @@ impl<T> Scheduler<T> {
     pub fn pause_if_full(&mut self, partition: &Partition) -> bool {
         let window = self.window;
         match self.partitions.get_mut(partition) {
-            Some(state) if !state.paused && state.offsets.in_flight() >= window => {
+            Some(state) if !state.paused && state.offsets.span() >= window => {
                 state.paused = true;
                 true
             }
@@ -212,7 +215,7 @@ impl<T> Scheduler<T> {
         let threshold = self.window / 2;
         let mut resumable = Vec::new();
         for (partition, state) in &mut self.partitions {
-            if state.paused && !state.draining && state.offsets.in_flight() <= threshold {
+            if state.paused && !state.draining && state.offsets.span() <= threshold {
                 state.paused = false;
                 resumable.push(partition.clone());
             }

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
-use crate::config::WorkerConfig;
+use crate::config::{SchemasConfig, WorkerConfig};
 use crate::dead_letter::DeadLetterProducer;
 use crate::executor::cassandra::StartError as CassandraStartError;
 use crate::executor::{CassandraExecutor, Executor};
@@ -44,6 +44,15 @@ pub enum StartError {
     /// The dead-letter producer could not be created.
     #[error("invalid settings for the dead-letter producer")]
     DeadLetter(#[source] rdkafka::error::KafkaError),
+    /// A configured writer schema file could not be read or parsed.
+    #[error("writer schema file {path} is invalid; fix it or remove it from schemas.writer_schema_files")]
+    WriterSchema {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Subscribing to the dispatch topic failed.
     #[error("subscribing to topic `{topic}` failed")]
     Subscribe {
@@ -106,7 +115,7 @@ impl Worker {
         let processor = Processor {
             executor: Executor::new(cassandra),
             dead_letters,
-            codec: Codec::new(),
+            codec: codec(&config.schemas)?,
             run: run.clone(),
             telemetry,
             shutdown,
@@ -240,6 +249,24 @@ impl Worker {
         drop(self.consumer);
         info!("worker stopped");
     }
+}
+
+/// Builds the codec: the built-in schemas plus the configured writer schemas.
+fn codec(schemas: &SchemasConfig) -> Result<Codec, StartError> {
+    let mut extra = Vec::with_capacity(schemas.writer_schema_files.len());
+    for path in &schemas.writer_schema_files {
+        let text = std::fs::read_to_string(path).map_err(|source| StartError::WriterSchema {
+            path: path.clone(),
+            source: Box::new(source),
+        })?;
+        let schema = apache_avro::Schema::parse_str(&text).map_err(|source| StartError::WriterSchema {
+            path: path.clone(),
+            source: Box::new(source),
+        })?;
+        extra.push(schema);
+    }
+    let current = Codec::new();
+    Ok(Codec::with_schemas(current.schema().clone(), extra))
 }
 
 impl Runner {

@@ -57,6 +57,23 @@ pub async fn create_topic(name: &str, partitions: i32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Publishes `events` with the producer library and waits until Kafka
+/// acknowledged every one.
+pub async fn publish_events(topic: &str, events: &[offload_schemas::DispatchEvent]) -> anyhow::Result<()> {
+    let config = offload_producer::PublisherConfig::new(kafka_bootstrap(), topic, "offload-e2e");
+    let publisher = offload_producer::Publisher::new(config)?;
+    let mut deliveries = Vec::with_capacity(events.len());
+    for event in events {
+        deliveries.push(publisher.publish(event)?);
+    }
+    for delivery in deliveries {
+        tokio::time::timeout(Duration::from_secs(30), delivery.wait())
+            .await
+            .context("delivery timed out")??;
+    }
+    Ok(())
+}
+
 /// Connects to the stack's Cassandra.
 pub async fn cassandra_session() -> anyhow::Result<Session> {
     let contact_point = cassandra_contact_point();
