@@ -267,6 +267,26 @@ fn default_true() -> bool {
     true
 }
 
+impl WorkerConfig {
+    /// Lets librdkafka check every `[kafka]` key and value without creating
+    /// a client, so a typo fails the configuration check, not the start.
+    fn validate_kafka_settings(&self) -> Result<(), ConfigError> {
+        for (key, value) in &self.kafka {
+            let mut single = rdkafka::config::ClientConfig::new();
+            single.set(key, value.to_string());
+            if let Err(error) = single.create_native_config() {
+                return Err(ConfigError::Invalid {
+                    key: format!("kafka.\"{key}\""),
+                    reason: format!(
+                        "librdkafka rejects it ({error}); check the name and value against librdkafka's CONFIGURATION.md"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Returns the error for the first statement whose serial consistency is invalid.
 fn statement_serial_level(config: &WorkerConfig) -> Option<ConfigError> {
     config.statements.iter().find_map(|(name, statement)| {
@@ -355,6 +375,24 @@ impl WorkerConfig {
                 reason: "must be above 0, as must worker.max_concurrent_events".into(),
             });
         }
+        let positive = [
+            ("worker.commit_interval_ms", self.worker.commit_interval_ms),
+            (
+                "worker.kafka_connect_timeout_secs",
+                self.worker.kafka_connect_timeout_secs,
+            ),
+            ("worker.revoke_timeout_ms", self.worker.revoke_timeout_ms),
+            ("worker.shutdown_timeout_ms", self.worker.shutdown_timeout_ms),
+            ("cassandra.connect_timeout_secs", self.cassandra.connect_timeout_secs),
+            ("cassandra.request_timeout_secs", self.cassandra.request_timeout_secs),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(ConfigError::Invalid {
+                key: (*key).into(),
+                reason: "must be above 0".into(),
+            });
+        }
+        self.validate_kafka_settings()?;
         if self.worker.max_attempts == Some(0) {
             return Err(ConfigError::Invalid {
                 key: "worker.max_attempts".into(),

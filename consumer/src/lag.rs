@@ -76,6 +76,27 @@ pub fn group_lag(
     Ok(lags)
 }
 
+/// Reads the log-end offset of every partition of `topic`, by partition.
+/// Unlike [`group_lag`] it needs no group coordinator.
+pub fn log_end_offsets(bootstrap_servers: &str, topic: &str, timeout: Duration) -> KafkaResult<Vec<i64>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap_servers)
+        .create()?;
+    let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+    let mut partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|found| found.name() == topic)
+        .flat_map(|found| found.partitions().iter().map(|partition| partition.id()))
+        .collect();
+    partitions.sort_unstable();
+
+    partitions
+        .into_iter()
+        .map(|partition| Ok(consumer.fetch_watermarks(topic, partition, timeout)?.1))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

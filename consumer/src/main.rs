@@ -4,6 +4,7 @@
 //! (unreachable Kafka or Cassandra, invalid statement) and 2 on an invalid
 //! configuration.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,7 +28,7 @@ struct Args {
     #[arg(long, short, env = "OFFLOAD_CONFIG")]
     config: Option<PathBuf>,
 
-    /// Validates the configuration, prints it as the worker reads it and exits.
+    /// Validates the configuration (including librdkafka keys), prints a summary and exits.
     #[arg(long)]
     check_config: bool,
 
@@ -57,9 +58,10 @@ fn main() -> ExitCode {
     };
     if args.check_config {
         println!(
-            "configuration is valid: {} statements, dispatch topic `{}`",
-            config.statements.len(),
-            config.topics.dispatch
+            "configuration is valid: dispatch topic `{}`, group `{}`, statement catalog of {}",
+            config.topics.dispatch,
+            config.kafka.get("group.id").map(ToString::to_string).unwrap_or_default(),
+            config.statements.len()
         );
         return ExitCode::SUCCESS;
     }
@@ -119,7 +121,8 @@ fn init_tracing(format: LogFormat) {
         .add_directive("apache_avro::schema=error".parse().expect("a valid directive"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -4,12 +4,17 @@
 //! Metric names follow `offload_<name>_<unit>[_total]` and use small fixed
 //! label sets; every name is defined here.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prometheus::{
     exponential_buckets, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 use tracing::{info, warn};
+
+/// Dead-letter log lines per second; the metric counts every one.
+const DEAD_LETTER_LOGS_PER_SECOND: u64 = 10;
 
 /// The worker's metrics and the registry that renders them.
 #[derive(Clone)]
@@ -29,6 +34,53 @@ pub struct Telemetry {
     consumer_lag: IntGaugeVec,
     enum_defaults: IntCounterVec,
     unknown_outcomes: IntCounterVec,
+    dead_letter_logs: Arc<LogRateLimit>,
+}
+
+/// Lets through at most `per_second` log lines per second and counts the
+/// rest, so a burst of poison records cannot flood the log.
+#[derive(Debug)]
+struct LogRateLimit {
+    per_second: u64,
+    /// The current second (since the Unix epoch) in the high 32 bits and the
+    /// lines logged in it in the low 32 bits.
+    window: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl LogRateLimit {
+    fn new(per_second: u64) -> LogRateLimit {
+        LogRateLimit {
+            per_second,
+            window: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// Returns `Some(lines suppressed since the last one logged)` when this
+    /// line may be logged.
+    fn admit(&self) -> Option<u64> {
+        let second = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|since| since.as_secs())
+            .unwrap_or_default();
+        let current = self.window.load(Ordering::Relaxed);
+        let (window_second, count) = (current >> 32, current & 0xFFFF_FFFF);
+        let next = if window_second == second & 0xFFFF_FFFF {
+            if count >= self.per_second {
+                self.suppressed.fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
+            current + 1
+        } else {
+            ((second & 0xFFFF_FFFF) << 32) | 1
+        };
+        // A lost race only lets one extra line through or suppresses one.
+        let _ = self
+            .window
+            .compare_exchange(current, next, Ordering::Relaxed, Ordering::Relaxed);
+        Some(self.suppressed.swap(0, Ordering::Relaxed))
+    }
 }
 
 impl Telemetry {
@@ -74,6 +126,7 @@ impl Telemetry {
                 "Non-idempotent writes that timed out with an unknown outcome, by statement and decision.",
                 &["statement", "decision"],
             ),
+            dead_letter_logs: Arc::new(LogRateLimit::new(DEAD_LETTER_LOGS_PER_SECOND)),
             registry,
         };
         telemetry.register_all();
@@ -147,16 +200,21 @@ impl Telemetry {
         }
     }
 
-    /// A record was sent to the dead-letter topic.
+    /// A record was sent to the dead-letter topic. Logs at most
+    /// [`DEAD_LETTER_LOGS_PER_SECOND`] lines a second, and the `suppressed`
+    /// field of the next line counts the ones left out.
     pub fn dead_lettered(&self, error_class: &str, topic: &str, reason: &str) {
         self.dead_letters.with_label_values(&[error_class]).inc();
         self.events.with_label_values(&["dead_lettered"]).inc();
-        info!(
-            error_class,
-            dead_letter_topic = topic,
-            reason,
-            "record sent to the dead-letter topic"
-        );
+        if let Some(suppressed) = self.dead_letter_logs.admit() {
+            info!(
+                error_class,
+                dead_letter_topic = topic,
+                reason,
+                suppressed,
+                "record sent to the dead-letter topic"
+            );
+        }
     }
 
     /// An offset commit was sent.
@@ -234,4 +292,24 @@ fn histogram_vec(name: &str, help: &str, labels: &[&str], buckets: Vec<f64>) -> 
 
 fn partition_ids(partitions: &[(String, i32)]) -> Vec<i32> {
     partitions.iter().map(|(_, partition)| *partition).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_admits_per_second_then_counts() {
+        let limit = LogRateLimit::new(3);
+
+        let admitted: Vec<Option<u64>> = (0..5).map(|_| limit.admit()).collect();
+
+        // The five calls may straddle a second boundary; then all pass.
+        if admitted.iter().all(Option::is_some) {
+            return;
+        }
+        assert_eq!(&admitted[..3], &[Some(0), Some(0), Some(0)]);
+        assert_eq!(&admitted[3..], &[None, None]);
+        assert_eq!(limit.suppressed.load(Ordering::Relaxed), 2);
+    }
 }

@@ -17,7 +17,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use offload_consumer::lag::group_lag;
+use offload_consumer::lag::{group_lag, log_end_offsets};
 use offload_producer::{Dispatcher, Publisher, PublisherConfig};
 use scylla::client::session_builder::SessionBuilder;
 
@@ -127,7 +127,7 @@ async fn run(args: &Args) -> anyhow::Result<bool> {
     println!();
     println!("  requests published      {:>8}", plan.requests.len());
     println!("  events delivered        {delivered:>8} of {events}");
-    println!("  Cassandra writes        {actions:>8}");
+    println!("  Cassandra writes        {actions:>8}  (dispatched)");
     println!(
         "  drained after           {:>8.1} s  ({:.0} events/s end to end)",
         drained_in.as_secs_f64(),
@@ -221,11 +221,11 @@ async fn wait_for_drain(args: &Args, worker: &mut Child) -> anyhow::Result<()> {
 }
 
 fn total_end_offset(args: &Args, topic: &str) -> anyhow::Result<i64> {
-    let lags = group_lag(&args.bootstrap_servers, &args.group, topic, Duration::from_secs(10)).with_context(|| {
+    let ends = log_end_offsets(&args.bootstrap_servers, topic, Duration::from_secs(10)).with_context(|| {
         format!(
-            "reading the offsets of {topic} on {} failed; start the stack with `deploy/local/stack up`",
+            "reading the log-end offsets of {topic} on {} failed; check that Kafka runs there (`deploy/local/stack status`)",
             args.bootstrap_servers
         )
     })?;
-    Ok(lags.iter().map(|lag| lag.log_end).sum())
+    Ok(ends.iter().sum())
 }

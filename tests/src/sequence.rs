@@ -63,7 +63,7 @@ pub async fn read(session: &Session, keyspace: &str) -> anyhow::Result<BTreeMap<
     Ok(applied
         .into_iter()
         .map(|(entity, mut rows)| {
-            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            rows.sort_by_key(|(applied_at, _)| *applied_at);
             (entity, rows.into_iter().map(|(_, seq)| seq).collect())
         })
         .collect())

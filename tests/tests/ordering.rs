@@ -114,10 +114,10 @@ async fn three_workers_killed_in_turn_lose_nothing() -> anyhow::Result<()> {
     for _ in 0..3 {
         workers.push(WorkerProcess::spawn(&config)?);
     }
-    for turn in 0..3 {
+    for (turn, worker) in workers.iter_mut().enumerate() {
         wait_for_progress(&scenario, total * (turn as i64 + 1) / 5).await?;
-        workers[turn].kill()?;
-        workers[turn] = WorkerProcess::spawn(&config)?;
+        worker.kill()?;
+        *worker = WorkerProcess::spawn(&config)?;
     }
     let borrowed: Vec<&WorkerProcess> = workers.iter().collect();
     drain(&scenario, &borrowed, Duration::from_secs(180)).await?;

@@ -110,3 +110,29 @@ fn invalid_consistency_is_named() {
         Ok(())
     });
 }
+
+#[test]
+fn librdkafka_typo_is_named() {
+    Jail::expect_with(|jail| {
+        jail.create_file("worker.toml", &format!("{MINIMAL}\n"))?;
+        jail.set_env("OFFLOAD_KAFKA__SESION_TIMEOUT_MS", "10000");
+
+        let error = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap_err();
+
+        assert!(error.to_string().contains("kafka.\"sesion.timeout.ms\""), "{error}");
+        Ok(())
+    });
+}
+
+#[test]
+fn zero_commit_interval_is_rejected() {
+    Jail::expect_with(|jail| {
+        jail.create_file("worker.toml", &format!("{MINIMAL}\n"))?;
+        jail.set_env("OFFLOAD_WORKER__COMMIT_INTERVAL_MS", "0");
+
+        let error = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap_err();
+
+        assert!(error.to_string().contains("worker.commit_interval_ms"), "{error}");
+        Ok(())
+    });
+}

@@ -33,7 +33,7 @@ pub enum StartError {
         contact_points: String,
         /// The driver's error.
         #[source]
-        source: NewSessionError,
+        source: Box<NewSessionError>,
     },
     /// Connecting took longer than `cassandra.connect_timeout_secs`.
     #[error("timed out after {timeout:?} connecting to Cassandra at {contact_points}; check that it is running (`deploy/local/stack up` starts a local node) or set cassandra.contact_points (OFFLOAD_CASSANDRA__CONTACT_POINTS)")]
@@ -49,7 +49,7 @@ pub enum StartError {
         /// Name of the statement.
         statement: String,
         /// Cassandra's error.
-        source: PrepareError,
+        source: Box<PrepareError>,
     },
 }
 
@@ -237,7 +237,10 @@ async fn connect(config: &CassandraConfig) -> Result<Session, StartError> {
 
     match tokio::time::timeout(timeout, builder.build()).await {
         Ok(Ok(session)) => Ok(session),
-        Ok(Err(source)) => Err(StartError::Connect { contact_points, source }),
+        Ok(Err(source)) => Err(StartError::Connect {
+            contact_points,
+            source: Box::new(source),
+        }),
         Err(_elapsed) => Err(StartError::ConnectTimeout {
             contact_points,
             timeout,
@@ -251,7 +254,7 @@ async fn prepare(session: &Session, name: &str, config: &StatementConfig) -> Res
         .await
         .map_err(|source| StartError::Prepare {
             statement: name.to_string(),
-            source,
+            source: Box::new(source),
         })?;
 
     let level = Consistency::from_symbol(&config.consistency).and_then(driver_consistency);
