@@ -6,6 +6,7 @@
 //! (CQL) unless `OFFLOAD_KAFKA_BOOTSTRAP` or `OFFLOAD_CASSANDRA_CONTACT_POINT`
 //! name another address. `deploy/local/stack up` starts it.
 
+pub mod faults;
 mod scenario;
 pub mod sequence;
 mod stack;

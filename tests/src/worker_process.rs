@@ -22,6 +22,8 @@ pub struct WorkerConfigBuilder {
     contact_point: String,
     statements: Vec<(String, String, bool)>,
     metrics_port: u16,
+    request_timeout_secs: u64,
+    kafka_settings: Vec<(String, String)>,
     run_settings: Vec<(String, String)>,
     extra: String,
 }
@@ -37,6 +39,8 @@ impl WorkerConfigBuilder {
             contact_point: cassandra_contact_point(),
             statements: Vec::new(),
             metrics_port: free_port(),
+            request_timeout_secs: 12,
+            kafka_settings: Vec::new(),
             run_settings: Vec::new(),
             extra: String::new(),
         }
@@ -66,6 +70,18 @@ impl WorkerConfigBuilder {
         self
     }
 
+    /// Sets a librdkafka consumer setting.
+    pub fn kafka_setting(mut self, key: &str, value: &str) -> Self {
+        self.kafka_settings.push((key.into(), value.into()));
+        self
+    }
+
+    /// Sets `cassandra.request_timeout_secs`.
+    pub fn cassandra_request_timeout_secs(mut self, seconds: u64) -> Self {
+        self.request_timeout_secs = seconds;
+        self
+    }
+
     /// Port of the worker's /metrics endpoint on 127.0.0.1.
     pub fn metrics_port(&self) -> u16 {
         self.metrics_port
@@ -85,7 +101,7 @@ impl WorkerConfigBuilder {
 "group.id" = "{group}"
 "session.timeout.ms" = 10000
 "heartbeat.interval.ms" = 1000
-
+{kafka_settings}
 [topics]
 dispatch = "{topic}"
 dead_letter = "{dead_letter}"
@@ -93,6 +109,7 @@ dead_letter = "{dead_letter}"
 [cassandra]
 contact_points = ["{contact_point}"]
 connect_timeout_secs = 5
+request_timeout_secs = {request_timeout_secs}
 
 [http]
 listen_address = "127.0.0.1:{metrics_port}"
@@ -107,6 +124,12 @@ kafka_connect_timeout_secs = 5
             dead_letter = self.dead_letter_topic,
             contact_point = self.contact_point,
             metrics_port = self.metrics_port,
+            request_timeout_secs = self.request_timeout_secs,
+            kafka_settings = self
+                .kafka_settings
+                .iter()
+                .map(|(key, value)| format!("\"{key}\" = \"{value}\"\n"))
+                .collect::<String>(),
         );
         for (key, value) in &self.run_settings {
             let _ = writeln!(text, "{key} = {value}");
