@@ -7,6 +7,8 @@
 //! name another address. `deploy/local/stack up` starts it.
 
 pub mod faults;
+pub mod http;
+pub mod newer_schema;
 mod scenario;
 pub mod sequence;
 mod stack;
