@@ -287,6 +287,14 @@ impl WorkerConfig {
     }
 }
 
+/// Returns whether `cql` is a data-modifying statement (DML).
+pub fn is_dml(cql: &str) -> bool {
+    let first_word = cql.split_whitespace().next().unwrap_or_default();
+    ["INSERT", "UPDATE", "DELETE", "BEGIN"]
+        .iter()
+        .any(|allowed| first_word.eq_ignore_ascii_case(allowed))
+}
+
 /// Returns the error for the first statement whose serial consistency is invalid.
 fn statement_serial_level(config: &WorkerConfig) -> Option<ConfigError> {
     config.statements.iter().find_map(|(name, statement)| {
@@ -356,6 +364,12 @@ impl WorkerConfig {
             });
         }
         for (name, statement) in &self.statements {
+            if !is_dml(&statement.cql) {
+                return Err(ConfigError::Invalid {
+                    key: format!("statements.{name}.cql"),
+                    reason: "only INSERT, UPDATE, DELETE and BEGIN BATCH statements are allowed; schema changes (DDL), TRUNCATE and reads are rejected".into(),
+                });
+            }
             if Consistency::from_symbol(&statement.consistency).is_none() {
                 return Err(ConfigError::Invalid {
                     key: format!("statements.{name}.consistency"),

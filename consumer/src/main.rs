@@ -60,7 +60,11 @@ fn main() -> ExitCode {
         println!(
             "configuration is valid: dispatch topic `{}`, group `{}`, statement catalog of {}",
             config.topics.dispatch,
-            config.kafka.get("group.id").map(ToString::to_string).unwrap_or_default(),
+            config
+                .kafka
+                .get("group.id")
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             config.statements.len()
         );
         return ExitCode::SUCCESS;

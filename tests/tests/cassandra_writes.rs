@@ -215,3 +215,55 @@ async fn wait_for_log(worker: &WorkerProcess, needle: &str, timeout: Duration) -
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schema_change_prepares_statement_again() -> anyhow::Result<()> {
+    let tables = ["CREATE TABLE {ks}.scores (id text PRIMARY KEY, n int)"];
+    let statements = [("set_score", "INSERT INTO {ks}.scores (id, n) VALUES (?, ?)", true)];
+    let scenario = Scenario::new(1, &tables, &statements).await?;
+    publish_events(
+        &scenario.topic,
+        &[event("a", 1, "set_score", vec![text("a"), CqlValue::Int(5)])],
+    )
+    .await?;
+
+    let mut worker = WorkerProcess::spawn(&scenario.config)?;
+    wait_for_drain(&scenario.group, &scenario.topic, Duration::from_secs(60)).await?;
+    let keyspace = &scenario.keyspace;
+    scenario
+        .session
+        .query_unpaged(format!("DROP TABLE {keyspace}.scores"), ())
+        .await?;
+    scenario
+        .session
+        .query_unpaged(
+            format!("CREATE TABLE {keyspace}.scores (id text PRIMARY KEY, n bigint)"),
+            (),
+        )
+        .await?;
+    let big = 7_000_000_000_i64;
+    publish_events(
+        &scenario.topic,
+        &[event("b", 2, "set_score", vec![text("b"), CqlValue::BigInt(big)])],
+    )
+    .await?;
+    if let Err(error) = wait_for_drain(&scenario.group, &scenario.topic, Duration::from_secs(60)).await {
+        anyhow::bail!("{error}\nworker log:\n{}", worker.log_text());
+    }
+    worker.terminate(Duration::from_secs(30))?;
+
+    let row = scenario
+        .session
+        .query_unpaged(format!("SELECT n FROM {keyspace}.scores WHERE id = 'b'"), ())
+        .await?
+        .into_rows_result()?
+        .maybe_first_row::<(i64,)>()?;
+    assert_eq!(row, Some((big,)), "worker log:\n{}", worker.log_text());
+    assert!(
+        worker.log_text().contains("prepared the statement again"),
+        "{}",
+        worker.log_text()
+    );
+    assert!(read_topic(&scenario.dead_letter_topic, 1, Duration::from_secs(2))?.is_empty());
+    Ok(())
+}

@@ -100,7 +100,9 @@ fn invalid_consistency_is_named() {
     Jail::expect_with(|jail| {
         jail.create_file(
             "worker.toml",
-            &format!("{MINIMAL}\n[statements.other]\ncql = \"SELECT 1\"\nconsistency = \"MOSTLY\"\n"),
+            &format!(
+                "{MINIMAL}\n[statements.other]\ncql = \"DELETE FROM ks.t WHERE id = ?\"\nconsistency = \"MOSTLY\"\n"
+            ),
         )?;
 
         let error = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap_err();
@@ -135,4 +137,38 @@ fn zero_commit_interval_is_rejected() {
         assert!(error.to_string().contains("worker.commit_interval_ms"), "{error}");
         Ok(())
     });
+}
+
+#[test]
+fn ddl_statement_is_rejected() {
+    for cql in [
+        "DROP TABLE ks.counts",
+        "truncate ks.counts",
+        "ALTER TABLE ks.t ADD c int",
+        "SELECT * FROM ks.t",
+    ] {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "worker.toml",
+                &format!("{MINIMAL}\n[statements.evil]\ncql = \"{cql}\"\n"),
+            )?;
+
+            let error = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap_err();
+
+            assert!(error.to_string().contains("statements.evil.cql"), "{cql}: {error}");
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn dml_statements_are_accepted() {
+    for cql in [
+        "INSERT INTO ks.t (id) VALUES (?)",
+        "  update ks.t SET c = ? WHERE id = ?",
+        "DELETE FROM ks.t WHERE id = ?",
+    ] {
+        assert!(is_dml(cql), "{cql}");
+    }
+    assert!(!is_dml(""));
 }

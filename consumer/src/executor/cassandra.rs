@@ -2,6 +2,7 @@
 //! the event's bound values.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use offload_schemas::{CassandraWrite, Consistency, DispatchEvent};
@@ -11,7 +12,7 @@ use scylla::client::session_builder::SessionBuilder;
 use scylla::errors::{DbError, ExecutionError, NewSessionError, PrepareError, RequestAttemptError};
 use scylla::frame::types::{Consistency as DriverConsistency, SerialConsistency};
 use scylla::statement::prepared::PreparedStatement;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::bind::{bind, BoundValue};
 use crate::config::{CassandraConfig, StatementConfig};
@@ -131,6 +132,22 @@ impl CassandraError {
         )
     }
 
+    /// Returns whether a stale prepared statement may explain the failure.
+    fn may_be_stale_statement(&self) -> bool {
+        match self {
+            CassandraError::ValueType { .. } => true,
+            CassandraError::Rejected { source, .. } => matches!(
+                source.as_ref(),
+                ExecutionError::LastAttemptError(
+                    RequestAttemptError::DbError(DbError::Invalid, _)
+                        | RequestAttemptError::SerializationError(_)
+                        | RequestAttemptError::CqlRequestSerialization(_)
+                )
+            ),
+            _ => false,
+        }
+    }
+
     /// Returns the statement name if the write timed out with an unknown outcome.
     pub fn unknown_outcome_statement(&self) -> Option<&str> {
         match self {
@@ -154,6 +171,7 @@ impl CassandraError {
 
 /// A prepared catalog statement.
 struct CatalogEntry {
+    config: StatementConfig,
     prepared: PreparedStatement,
     idempotent: bool,
     use_event_timestamp: bool,
@@ -166,7 +184,9 @@ struct CatalogEntry {
 /// Executes catalog statements against one Cassandra cluster.
 pub struct CassandraExecutor {
     session: Session,
-    catalog: HashMap<String, CatalogEntry>,
+    /// Prepared statements by name; an entry is replaced when a schema
+    /// change made its bind marker types stale.
+    catalog: RwLock<HashMap<String, Arc<CatalogEntry>>>,
 }
 
 impl CassandraExecutor {
@@ -180,21 +200,71 @@ impl CassandraExecutor {
         let mut catalog = HashMap::with_capacity(statements.len());
         for (name, statement) in statements {
             let entry = prepare(&session, name, statement).await?;
-            catalog.insert(name.clone(), entry);
+            catalog.insert(name.clone(), Arc::new(entry));
         }
         info!(statements = catalog.len(), "prepared the statement catalog");
 
-        Ok(CassandraExecutor { session, catalog })
+        Ok(CassandraExecutor {
+            session,
+            catalog: RwLock::new(catalog),
+        })
     }
 
-    /// Executes one write of `event`.
+    /// Executes one write of `event`. When the write fails in a way a stale
+    /// prepared statement explains (a value that no longer fits its column,
+    /// or Cassandra rejecting the bound values), the statement is prepared
+    /// again once and, if its marker types changed, the write is retried.
     pub async fn execute(&self, event: &DispatchEvent, write: &CassandraWrite) -> Result<(), CassandraError> {
         let entry = self
             .catalog
+            .read()
+            .expect("catalog lock poisoned")
             .get(&write.statement)
+            .cloned()
             .ok_or_else(|| CassandraError::UnknownStatement {
                 statement: write.statement.clone(),
             })?;
+
+        let error = match self.execute_with(&entry, event, write).await {
+            Err(error) if error.may_be_stale_statement() => error,
+            result => return result,
+        };
+        match self.reprepare_if_changed(&write.statement, &entry).await {
+            Some(fresh) => {
+                info!(statement = %write.statement, "prepared the statement again after a schema change and retrying");
+                self.execute_with(&fresh, event, write).await
+            }
+            None => Err(error),
+        }
+    }
+
+    /// Prepares `name` again and stores it if its bind marker types differ
+    /// from `stale`'s. Returns the new entry when it changed.
+    async fn reprepare_if_changed(&self, name: &str, stale: &CatalogEntry) -> Option<Arc<CatalogEntry>> {
+        let fresh = match prepare(&self.session, name, &stale.config).await {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                warn!(statement = name, error = %error, "preparing the statement again failed");
+                return None;
+            }
+        };
+        if marker_types(&fresh.prepared) == marker_types(&stale.prepared) {
+            return None;
+        }
+        let fresh = Arc::new(fresh);
+        self.catalog
+            .write()
+            .expect("catalog lock poisoned")
+            .insert(name.to_string(), Arc::clone(&fresh));
+        Some(fresh)
+    }
+
+    async fn execute_with(
+        &self,
+        entry: &CatalogEntry,
+        event: &DispatchEvent,
+        write: &CassandraWrite,
+    ) -> Result<(), CassandraError> {
         let values = bind_values(entry, event, write)?;
 
         let mut statement = entry.prepared.clone();
@@ -283,6 +353,7 @@ async fn prepare(session: &Session, name: &str, config: &StatementConfig) -> Res
     }
 
     Ok(CatalogEntry {
+        config: config.clone(),
         prepared,
         idempotent: config.idempotent,
         use_event_timestamp: config.use_event_timestamp,
@@ -337,6 +408,15 @@ fn bind_values(
         };
     }
     Ok(bound)
+}
+
+/// The bind markers' names and types, to tell whether a statement changed.
+fn marker_types(prepared: &PreparedStatement) -> Vec<String> {
+    prepared
+        .get_variable_col_specs()
+        .iter()
+        .map(|spec| format!("{}:{:?}", spec.name(), spec.typ()))
+        .collect()
 }
 
 /// Returns the write timestamp in microseconds: the event's own, else its
