@@ -9,165 +9,23 @@ use offload_schemas::{CassandraWrite, Consistency, DispatchEvent};
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
-use scylla::errors::{DbError, ExecutionError, NewSessionError, PrepareError, RequestAttemptError};
 use scylla::frame::types::{Consistency as DriverConsistency, SerialConsistency};
 use scylla::statement::prepared::PreparedStatement;
 use tracing::{info, warn};
 
 use super::bind::{bind, BoundValue};
+
+mod error;
+
 use crate::config::{CassandraConfig, StatementConfig};
+use error::{is_retryable, is_write_timeout};
+pub use error::{CassandraError, StartError};
 
 /// Name the driver gives the bind marker of `USING TTL ?`.
 const TTL_MARKER: &str = "[ttl]";
 
 /// Name the driver gives the bind marker of `USING TIMESTAMP ?`.
 const TIMESTAMP_MARKER: &str = "[timestamp]";
-
-/// Errors of connecting to Cassandra and preparing the catalog.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StartError {
-    /// No contact point accepted a connection.
-    #[error("cannot connect to Cassandra at {contact_points}; check that it is running (`deploy/local/stack up` starts a local node) or set cassandra.contact_points (OFFLOAD_CASSANDRA__CONTACT_POINTS)")]
-    Connect {
-        /// The configured contact points.
-        contact_points: String,
-        /// The driver's error.
-        #[source]
-        source: Box<NewSessionError>,
-    },
-    /// Connecting took longer than `cassandra.connect_timeout_secs`.
-    #[error("timed out after {timeout:?} connecting to Cassandra at {contact_points}; check that it is running (`deploy/local/stack up` starts a local node) or set cassandra.contact_points (OFFLOAD_CASSANDRA__CONTACT_POINTS)")]
-    ConnectTimeout {
-        /// The configured contact points.
-        contact_points: String,
-        /// The configured timeout.
-        timeout: Duration,
-    },
-    /// A catalog statement was rejected by Cassandra.
-    #[error("statement `{statement}` of the catalog is invalid")]
-    Prepare {
-        /// Name of the statement.
-        statement: String,
-        /// Cassandra's error.
-        source: Box<PrepareError>,
-    },
-}
-
-/// Failure of one Cassandra write.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CassandraError {
-    /// The event names a statement the catalog does not have.
-    #[error("statement `{statement}` is not in the worker's catalog; add it under [statements.{statement}] or fix the producer")]
-    UnknownStatement {
-        /// The name in the event.
-        statement: String,
-    },
-    /// The event gives more or fewer values than the statement has markers.
-    #[error("statement `{statement}` takes {expected} values, the event gives {actual}")]
-    ValueCount {
-        /// Name of the statement.
-        statement: String,
-        /// Number of value markers.
-        expected: usize,
-        /// Number of values in the event.
-        actual: usize,
-    },
-    /// A value does not fit its column's type.
-    #[error(
-        "statement `{statement}`: value {index} ({value_type}) does not fit column `{column}` of type {column_type}"
-    )]
-    ValueType {
-        /// Name of the statement.
-        statement: String,
-        /// Position of the value in the event.
-        index: usize,
-        /// Name of the bind marker's column.
-        column: String,
-        /// The event value's type.
-        value_type: &'static str,
-        /// The column's CQL type.
-        column_type: String,
-    },
-    /// The event sets a TTL, but the statement has no `USING TTL ?` marker.
-    #[error("statement `{statement}` has no `USING TTL ?` marker, so the event's ttl_secs cannot apply")]
-    NoTtlMarker {
-        /// Name of the statement.
-        statement: String,
-    },
-    /// Cassandra rejected the request; the same request will fail again.
-    #[error("Cassandra rejected statement `{statement}`")]
-    Rejected {
-        /// Name of the statement.
-        statement: String,
-        /// The driver's error.
-        source: Box<ExecutionError>,
-    },
-    /// A non-idempotent write (a counter update) timed out, so Cassandra may
-    /// or may not have applied it.
-    #[error("statement `{statement}` is not idempotent and timed out; it may or may not have been applied")]
-    UnknownOutcome {
-        /// Name of the statement.
-        statement: String,
-        /// The driver's error.
-        source: Box<ExecutionError>,
-    },
-    /// The request may succeed later: timeouts, unavailable or overloaded nodes, lost connections.
-    #[error("statement `{statement}` failed for now")]
-    Unavailable {
-        /// Name of the statement.
-        statement: String,
-        /// The driver's error.
-        source: Box<ExecutionError>,
-    },
-}
-
-impl CassandraError {
-    /// Returns whether the write may succeed if retried.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            CassandraError::Unavailable { .. } | CassandraError::UnknownOutcome { .. }
-        )
-    }
-
-    /// Returns whether a stale prepared statement may explain the failure.
-    fn may_be_stale_statement(&self) -> bool {
-        match self {
-            CassandraError::ValueType { .. } => true,
-            CassandraError::Rejected { source, .. } => matches!(
-                source.as_ref(),
-                ExecutionError::LastAttemptError(
-                    RequestAttemptError::DbError(DbError::Invalid, _)
-                        | RequestAttemptError::SerializationError(_)
-                        | RequestAttemptError::CqlRequestSerialization(_)
-                )
-            ),
-            _ => false,
-        }
-    }
-
-    /// Returns the statement name if the write timed out with an unknown outcome.
-    pub fn unknown_outcome_statement(&self) -> Option<&str> {
-        match self {
-            CassandraError::UnknownOutcome { statement, .. } => Some(statement),
-            _ => None,
-        }
-    }
-
-    /// Short class for headers, logs and metric labels.
-    pub fn class(&self) -> &'static str {
-        match self {
-            CassandraError::UnknownStatement { .. } => "unknown_statement",
-            CassandraError::ValueCount { .. } | CassandraError::ValueType { .. } => "wrong_value",
-            CassandraError::NoTtlMarker { .. } => "wrong_value",
-            CassandraError::Rejected { .. } => "invalid_request",
-            CassandraError::UnknownOutcome { .. } => "unknown_outcome",
-            CassandraError::Unavailable { .. } => "unavailable",
-        }
-    }
-}
 
 /// A prepared catalog statement.
 struct CatalogEntry {
@@ -443,39 +301,4 @@ fn driver_consistency(level: Consistency) -> Option<DriverConsistency> {
         Consistency::LocalOne => DriverConsistency::LocalOne,
     };
     Some(driver)
-}
-
-/// Returns whether the write timed out after it may have reached a replica.
-fn is_write_timeout(error: &ExecutionError) -> bool {
-    matches!(
-        error,
-        ExecutionError::RequestTimeout(_)
-            | ExecutionError::LastAttemptError(RequestAttemptError::DbError(DbError::WriteTimeout { .. }, _))
-    )
-}
-
-/// Sorts driver errors into those a retry may fix and those it cannot.
-fn is_retryable(error: &ExecutionError) -> bool {
-    match error {
-        ExecutionError::LastAttemptError(attempt) => match attempt {
-            RequestAttemptError::DbError(db_error, _) => matches!(
-                db_error,
-                DbError::Unavailable { .. }
-                    | DbError::Overloaded
-                    | DbError::IsBootstrapping
-                    | DbError::ReadTimeout { .. }
-                    | DbError::WriteTimeout { .. }
-                    | DbError::ReadFailure { .. }
-                    | DbError::WriteFailure { .. }
-                    | DbError::TruncateError
-                    | DbError::ServerError
-                    | DbError::RateLimitReached { .. }
-                    | DbError::Other(_)
-            ),
-            RequestAttemptError::SerializationError(_) | RequestAttemptError::CqlRequestSerialization(_) => false,
-            _ => true,
-        },
-        ExecutionError::BadQuery(_) => false,
-        _ => true,
-    }
 }
