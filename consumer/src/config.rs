@@ -158,8 +158,8 @@ pub struct RunConfig {
     /// Time running events get to finish after SIGTERM or SIGINT, in
     /// milliseconds. Keep it below the group's `session.timeout.ms`.
     pub shutdown_timeout_ms: u64,
-    /// What to do when a non-idempotent write (a counter update) timed out
-    /// and Cassandra cannot tell whether it was applied.
+    /// Handling of a non-idempotent write (a counter update) that timed out
+    /// so that Cassandra cannot tell whether it was applied.
     pub unknown_outcome: UnknownOutcome,
 }
 

@@ -17,7 +17,7 @@ use tracing::info;
 
 use crate::telemetry::Telemetry;
 
-/// Longest pause of the run loop that still counts as alive.
+/// Maximum pause of the run loop that still counts as alive.
 const LIVENESS_LIMIT: Duration = Duration::from_secs(30);
 
 /// The worker's state as the probes report it.

@@ -16,7 +16,7 @@ use crate::dead_letter::{DeadLetterProducer, Reason};
 use crate::executor::{ActionError, Executor};
 use crate::telemetry::Telemetry;
 
-/// How processing of one record ended.
+/// End state of processing one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Executed, or dead-lettered on purpose: the offset may move past it.

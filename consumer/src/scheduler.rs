@@ -34,7 +34,7 @@ pub struct Job<T> {
     pub payload: T,
 }
 
-/// What [`Scheduler::accept`] decided for a record.
+/// Decision of [`Scheduler::accept`] for a record.
 #[derive(Debug)]
 pub enum Accepted<T> {
     /// Nothing runs for its key: start it now.
@@ -233,7 +233,7 @@ impl<T> Scheduler<T> {
         self.partitions.values().filter(|state| state.paused).count()
     }
 
-    /// The owned partitions.
+    /// Returns the owned partitions.
     pub fn owned_partitions(&self) -> Vec<Partition> {
         self.partitions.keys().cloned().collect()
     }

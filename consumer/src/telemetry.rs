@@ -1,5 +1,5 @@
 //! The worker's internal events: each one logs and updates its metrics in
-//! one call, so the run loop only says what happened.
+//! one call, so the run loop only names what happened.
 //!
 //! Metric names follow `offload_<name>_<unit>[_total]` and use small fixed
 //! label sets; every name is defined here.
@@ -163,7 +163,7 @@ impl Telemetry {
             .expect("metrics encode as text")
     }
 
-    /// An action attempt ended.
+    /// Records the end of an action attempt.
     pub fn action_attempted(&self, kind: &str, outcome: &str, duration: Duration) {
         self.actions.with_label_values(&[kind, outcome]).inc();
         self.action_duration
@@ -171,7 +171,7 @@ impl Telemetry {
             .observe(duration.as_secs_f64());
     }
 
-    /// An event finished; `age` is the time since its creation.
+    /// Records a finished event; `age` is the time since its creation.
     pub fn event_finished(&self, outcome: &str, age: Option<Duration>) {
         self.events.with_label_values(&[outcome]).inc();
         if let Some(age) = age {
@@ -179,7 +179,7 @@ impl Telemetry {
         }
     }
 
-    /// A dead-lettered event's age at the end of its processing.
+    /// Records a dead-lettered event's age at the end of its processing.
     pub fn event_finished_age(&self, outcome: &str, age: Duration) {
         self.end_to_end.with_label_values(&[outcome]).observe(age.as_secs_f64());
     }
@@ -200,7 +200,7 @@ impl Telemetry {
         }
     }
 
-    /// A record was sent to the dead-letter topic. Logs at most
+    /// Records a record sent to the dead-letter topic. Logs at most
     /// [`DEAD_LETTER_LOGS_PER_SECOND`] lines a second, and the `suppressed`
     /// field of the next line counts the ones left out.
     pub fn dead_lettered(&self, error_class: &str, topic: &str, reason: &str) {
@@ -217,14 +217,14 @@ impl Telemetry {
         }
     }
 
-    /// An offset commit was sent.
+    /// Counts an offset commit sent to Kafka.
     pub fn committed(&self, partitions: usize) {
         if partitions > 0 {
             self.commits.inc();
         }
     }
 
-    /// An offset commit failed.
+    /// Records a failed offset commit.
     pub fn commit_failed(&self, error: &str, partitions: usize) {
         self.commit_failures.inc();
         warn!(
@@ -261,12 +261,12 @@ impl Telemetry {
             .set(lag);
     }
 
-    /// A field held an enum symbol this reader does not know and was read as the default.
+    /// Counts a field whose enum symbol this reader does not know and read as the default.
     pub fn enum_default_used(&self, field: &str) {
         self.enum_defaults.with_label_values(&[field]).inc();
     }
 
-    /// A non-idempotent write timed out with an unknown outcome.
+    /// Records a non-idempotent write that timed out with an unknown outcome.
     pub fn unknown_outcome(&self, statement: &str, decision: &str) {
         self.unknown_outcomes.with_label_values(&[statement, decision]).inc();
         warn!(

@@ -26,7 +26,7 @@ use crate::process::{Outcome, Processor};
 use crate::scheduler::{Accepted, Job};
 use crate::telemetry::Telemetry;
 
-/// Longest time between two polls of the consumer. Each loop turn polls, so
+/// Maximum time between two polls of the consumer. Each loop turn polls, so
 /// paused partitions and idle topics still count as polling for
 /// `max.poll.interval.ms`.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);

@@ -102,7 +102,7 @@ pub async fn create_keyspace(session: &Session, keyspace: &str, tables: &[&str])
     Ok(())
 }
 
-/// The log-end offset of every partition of `topic`, by partition.
+/// Returns the log-end offset of every partition of `topic`, by partition.
 pub fn end_offsets(topic: &str) -> anyhow::Result<Vec<i64>> {
     let lags = group_lag(
         &kafka_bootstrap(),
@@ -119,7 +119,7 @@ pub fn end_offsets(topic: &str) -> anyhow::Result<Vec<i64>> {
 pub async fn wait_for_drain(group: &str, topic: &str, timeout: Duration) -> anyhow::Result<Vec<PartitionLag>> {
     let deadline = Instant::now() + timeout;
     loop {
-        // A group coordinator that is still loading answers NOT_COORDINATOR
+        // A group coordinator that is still loading returns NOT_COORDINATOR
         // for a moment, so errors count as "not drained yet" until the deadline.
         let state = group_lags(group, topic).map(|lags| {
             let drained = lags
@@ -138,7 +138,7 @@ pub async fn wait_for_drain(group: &str, topic: &str, timeout: Duration) -> anyh
     }
 }
 
-/// The committed offset and watermarks of `group` on every partition of `topic`.
+/// Returns the committed offset and watermarks of `group` on every partition of `topic`.
 pub fn group_lags(group: &str, topic: &str) -> anyhow::Result<Vec<PartitionLag>> {
     Ok(group_lag(&kafka_bootstrap(), group, topic, Duration::from_secs(10))?)
 }
@@ -159,7 +159,7 @@ pub struct ReadRecord {
 }
 
 impl ReadRecord {
-    /// The value of header `name`, if present.
+    /// Returns the value of header `name`, if present.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

@@ -18,13 +18,13 @@ pub struct ActionError {
     pub index: usize,
     /// The action's kind, as in [`Action::kind`].
     pub kind: &'static str,
-    /// What went wrong.
+    /// The cause.
     #[source]
     pub source: CassandraError,
 }
 
 impl ActionError {
-    /// Whether the same action may succeed later (timeouts, unavailable nodes).
+    /// Returns whether the same action may succeed later (timeouts, unavailable nodes).
     pub fn is_retryable(&self) -> bool {
         self.source.is_retryable()
     }
