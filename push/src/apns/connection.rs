@@ -155,7 +155,9 @@ impl Pool {
             }
 
             let mut builder = http2::Builder::new(TokioExecutor::new());
-            builder.timer(TokioTimer::new());
+            // One stream until the server's SETTINGS say more: APNs allows one
+            // stream on a new token-auth connection, and a stand-in may allow few.
+            builder.timer(TokioTimer::new()).initial_max_send_streams(1);
             if let Some(interval) = self.keep_alive_interval {
                 builder
                     .keep_alive_interval(interval)
