@@ -102,6 +102,8 @@ async fn exchange_token(State(server): State<Arc<FcmServer>>, Form(form): Form<H
     let mut validation = Validation::new(Algorithm::RS256);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;
+    // `aud` is compared with the token URI below, with its own answer.
+    validation.validate_aud = false;
     let Ok(claims) = jsonwebtoken::decode::<AssertionClaims>(assertion, &server.public_key, &validation) else {
         return oauth_error("invalid_grant", "Invalid JWT Signature.");
     };
