@@ -15,7 +15,10 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
 
     /// The current time in whole seconds since the UNIX epoch.
     fn unix_secs(&self) -> u64 {
-        self.now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs()
+        self.now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs()
     }
 }
 

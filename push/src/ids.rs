@@ -67,6 +67,9 @@ mod tests {
         let ids = derive_ids(event_id, 0);
 
         assert_eq!(ids.apns_id.get_version_num(), 5);
-        assert_eq!(ids.apns_id, Uuid::new_v5(&NAMESPACE, b"0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9/0/apns-id"));
+        assert_eq!(
+            ids.apns_id,
+            Uuid::new_v5(&NAMESPACE, b"0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9/0/apns-id")
+        );
     }
 }

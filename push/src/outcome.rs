@@ -37,7 +37,7 @@ impl Platform {
 pub enum PushOutcome {
     /// The service accepted the notification.
     Delivered {
-        /// Where it went.
+        /// The service the push went to.
         platform: Platform,
         /// The `apns-id` APNs echoed, or the message name FCM returned
         /// (`projects/{project}/messages/{id}`).
@@ -45,9 +45,9 @@ pub enum PushOutcome {
     },
     /// The same send may succeed later.
     Retryable {
-        /// Where it went.
+        /// The service the push went to.
         platform: Platform,
-        /// Why it failed.
+        /// The cause of the failure.
         reason: Reason,
         /// The minimum wait before the next attempt, when the service gave one
         /// (`Retry-After`) or the protocol implies one (one minute for FCM's
@@ -56,15 +56,15 @@ pub enum PushOutcome {
     },
     /// The same send will never succeed: dead-letter it.
     Permanent {
-        /// Where it went.
+        /// The service the push went to.
         platform: Platform,
-        /// Why it failed.
+        /// The cause of the failure.
         reason: Reason,
     },
     /// The device token is no longer valid: the action is finished and the
     /// token should be deleted.
     TokenGone {
-        /// Where it went.
+        /// The service the push went to.
         platform: Platform,
         /// The service's reason (`Unregistered`, `ExpiredToken`, `UNREGISTERED`).
         reason: Reason,
@@ -111,11 +111,15 @@ impl PushOutcome {
     /// for a delivered push.
     pub fn labels(&self) -> [Cow<'static, str>; 3] {
         let reason = self.reason().map_or(Cow::Borrowed("none"), Reason::label);
-        [Cow::Borrowed(self.platform().as_str()), Cow::Borrowed(self.class()), reason]
+        [
+            Cow::Borrowed(self.platform().as_str()),
+            Cow::Borrowed(self.class()),
+            reason,
+        ]
     }
 }
 
-/// Why a send did not deliver.
+/// The cause of a send that did not deliver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reason {
@@ -295,7 +299,10 @@ impl fmt::Display for Transport {
             Transport::ConnectFailed { message } => write!(f, "cannot connect: {message}"),
             Transport::ConnectionLost { message } => write!(f, "connection lost: {message}"),
             Transport::Unprocessed { attempts } => {
-                write!(f, "the server did not process the request on any of {attempts} attempts")
+                write!(
+                    f,
+                    "the server did not process the request on any of {attempts} attempts"
+                )
             }
         }
     }

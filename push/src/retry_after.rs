@@ -28,7 +28,10 @@ mod tests {
 
     #[test]
     fn retry_after_reads_seconds() {
-        assert_eq!(retry_after(&headers("30"), SystemTime::now()), Some(Duration::from_secs(30)));
+        assert_eq!(
+            retry_after(&headers("30"), SystemTime::now()),
+            Some(Duration::from_secs(30))
+        );
     }
 
     #[test]

@@ -110,7 +110,10 @@ async fn rejected_requests_are_permanent_with_apns_reason() {
         client.send(&voip_without_suffix).await,
     ];
 
-    let reasons: Vec<_> = outcomes.iter().map(|outcome| (outcome.class(), outcome.labels()[2].to_string())).collect();
+    let reasons: Vec<_> = outcomes
+        .iter()
+        .map(|outcome| (outcome.class(), outcome.labels()[2].to_string()))
+        .collect();
     assert_eq!(
         reasons,
         [
@@ -148,12 +151,18 @@ async fn oversized_payload_is_permanent_before_sending() {
 async fn too_many_requests_is_retryable_after_retry_after() {
     let harness = start(|_| {}).await;
     let client = harness.apns_client(&harness.apns_config());
-    harness.stand_ins.apns_faults().set_for(&device_token(7), scripted(429, "TooManyRequests", Some(30)));
+    harness
+        .stand_ins
+        .apns_faults()
+        .set_for(&device_token(7), scripted(429, "TooManyRequests", Some(30)));
 
     let throttled = client.send(&alert(7)).await;
     let retried = client.send(&alert(7)).await;
 
-    let PushOutcome::Retryable { retry_after, reason, .. } = throttled else {
+    let PushOutcome::Retryable {
+        retry_after, reason, ..
+    } = throttled
+    else {
         panic!("expected retryable, got {throttled:?}");
     };
     assert!(retry_after >= Some(Duration::from_secs(30)), "{retry_after:?}");
@@ -166,7 +175,10 @@ async fn too_many_requests_is_retryable_after_retry_after() {
 async fn server_errors_are_retryable() {
     let harness = start(|_| {}).await;
     let client = harness.apns_client(&harness.apns_config());
-    harness.stand_ins.apns_faults().set_global(scripted(503, "ServiceUnavailable", None));
+    harness
+        .stand_ins
+        .apns_faults()
+        .set_global(scripted(503, "ServiceUnavailable", None));
 
     let outcome = client.send(&alert(8)).await;
 
@@ -188,7 +200,13 @@ async fn dropped_connection_is_retryable_connection_lost() {
     let next = client.send(&alert(9)).await;
 
     assert!(
-        matches!(lost, PushOutcome::Retryable { reason: Reason::Transport(Transport::ConnectionLost { .. }), .. }),
+        matches!(
+            lost,
+            PushOutcome::Retryable {
+                reason: Reason::Transport(Transport::ConnectionLost { .. }),
+                ..
+            }
+        ),
         "{lost:?}"
     );
     assert_eq!(next.class(), "delivered");
@@ -204,7 +222,10 @@ async fn go_away_streams_above_last_id_are_sent_again_once() {
         latency_ms: 100,
         ..Fault::default()
     });
-    harness.stand_ins.apns_faults().push_go_away(GoAwayFault { last_stream_id: 3 });
+    harness
+        .stand_ins
+        .apns_faults()
+        .push_go_away(GoAwayFault { last_stream_id: 3 });
 
     let outcomes = join_all((10..14).map(|n| {
         let client = &client;
@@ -218,12 +239,23 @@ async fn go_away_streams_above_last_id_are_sent_again_once() {
     let stats = harness.stand_ins.apns_stats();
     let recorded = harness.stand_ins.recorded(&RecordFilter::default());
     let tokens: BTreeSet<_> = recorded.iter().map(|record| record.target.clone()).collect();
-    assert_eq!(recorded.len(), 4, "each notification is recorded exactly once: {recorded:?}");
+    assert_eq!(
+        recorded.len(),
+        4,
+        "each notification is recorded exactly once: {recorded:?}"
+    );
     assert_eq!(tokens.len(), 4);
     assert_eq!(stats.unprocessed_streams.get(&1), Some(&vec![5, 7]));
-    let on_first: Vec<_> = recorded.iter().filter(|r| r.connection == Some(1)).map(|r| r.stream_id).collect();
+    let on_first: Vec<_> = recorded
+        .iter()
+        .filter(|r| r.connection == Some(1))
+        .map(|r| r.stream_id)
+        .collect();
     let on_second: Vec<_> = recorded.iter().filter(|r| r.connection == Some(2)).collect();
-    assert_eq!(on_first.iter().copied().collect::<BTreeSet<_>>(), BTreeSet::from([Some(1), Some(3)]));
+    assert_eq!(
+        on_first.iter().copied().collect::<BTreeSet<_>>(),
+        BTreeSet::from([Some(1), Some(3)])
+    );
     assert_eq!(on_second.len(), 2);
     assert_eq!(stats.connections, 2);
 }

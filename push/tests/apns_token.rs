@@ -14,7 +14,10 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 fn issue_times(harness: &support::Harness) -> Vec<u64> {
     let recorded = harness.stand_ins.recorded(&RecordFilter::default());
-    recorded.iter().map(|record| record.provider_token_iat.unwrap()).collect()
+    recorded
+        .iter()
+        .map(|record| record.provider_token_iat.unwrap())
+        .collect()
 }
 
 #[tokio::test(start_paused = true)]
@@ -37,7 +40,10 @@ async fn one_token_is_shared_by_connections_and_refreshed_in_window() {
     let after_refresh = client.send(&alert(6)).await;
     let after_refresh_again = client.send(&alert(7)).await;
 
-    assert!(first_burst.iter().all(|outcome| outcome.class() == "delivered"), "{first_burst:?}");
+    assert!(
+        first_burst.iter().all(|outcome| outcome.class() == "delivered"),
+        "{first_burst:?}"
+    );
     assert_eq!(before_refresh.class(), "delivered");
     assert_eq!(after_refresh.class(), "delivered");
     assert_eq!(after_refresh_again.class(), "delivered");
@@ -45,7 +51,10 @@ async fn one_token_is_shared_by_connections_and_refreshed_in_window() {
     let connections: BTreeSet<_> = recorded[..4].iter().map(|record| record.connection).collect();
     assert_eq!(connections.len(), 2, "the burst used both connections");
     let iats = issue_times(&harness);
-    assert!(iats[..5].iter().all(|iat| *iat == iats[0]), "one token until 50 minutes: {iats:?}");
+    assert!(
+        iats[..5].iter().all(|iat| *iat == iats[0]),
+        "one token until 50 minutes: {iats:?}"
+    );
     assert_eq!(iats[5] - iats[0], 50 * 60, "refreshed at 50 minutes");
     assert_eq!(iats[6], iats[5]);
 }
@@ -64,7 +73,10 @@ async fn expired_provider_token_is_replaced_on_a_new_connection() {
     let retried = client.send(&alert(2)).await;
 
     assert_eq!(first.class(), "delivered");
-    let PushOutcome::Retryable { reason, retry_after, .. } = &rejected else {
+    let PushOutcome::Retryable {
+        reason, retry_after, ..
+    } = &rejected
+    else {
         panic!("expected retryable, got {rejected:?}");
     };
     assert!(matches!(reason, Reason::Apns { status: 403, .. }));
@@ -75,7 +87,11 @@ async fn expired_provider_token_is_replaced_on_a_new_connection() {
     assert_eq!(iats[1] - iats[0], 30 * 60, "a new token after ExpiredProviderToken");
     let recorded = harness.stand_ins.recorded(&RecordFilter::default());
     assert_eq!(recorded[0].connection, Some(1));
-    assert_eq!(recorded[1].connection, Some(2), "the new token goes on a new connection");
+    assert_eq!(
+        recorded[1].connection,
+        Some(2),
+        "the new token goes on a new connection"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -83,7 +83,10 @@ async fn delivered_message_is_recorded_with_every_field() {
         })
     );
     assert_eq!(recorded[1].target, "topic:news");
-    assert_eq!(recorded[0].access_token, recorded[1].access_token, "the access token is cached");
+    assert_eq!(
+        recorded[0].access_token, recorded[1].access_token,
+        "the access token is cached"
+    );
     assert_eq!(harness.stand_ins.fcm_token_exchanges(), 1);
 }
 
@@ -120,7 +123,17 @@ async fn invalid_argument_is_permanent() {
     let PushOutcome::Permanent { reason, .. } = &outcome else {
         panic!("expected permanent, got {outcome:?}");
     };
-    assert!(matches!(reason, Reason::Fcm { status: 400, code: FcmErrorCode::InvalidArgument, .. }), "{reason:?}");
+    assert!(
+        matches!(
+            reason,
+            Reason::Fcm {
+                status: 400,
+                code: FcmErrorCode::InvalidArgument,
+                ..
+            }
+        ),
+        "{reason:?}"
+    );
     assert!(harness.stand_ins.recorded(&RecordFilter::default()).is_empty());
 }
 
@@ -128,7 +141,10 @@ async fn invalid_argument_is_permanent() {
 async fn sender_id_mismatch_is_permanent() {
     let harness = start(|_| {}).await;
     let client = harness.fcm_client(&harness.fcm_config());
-    harness.stand_ins.fcm_faults().set_for(&registration_token(3), scripted(403, "SENDER_ID_MISMATCH", None));
+    harness
+        .stand_ins
+        .fcm_faults()
+        .set_for(&registration_token(3), scripted(403, "SENDER_ID_MISMATCH", None));
 
     let outcome = client.send(&message(3)).await;
 
@@ -140,9 +156,18 @@ async fn sender_id_mismatch_is_permanent() {
 async fn too_many_requests_is_retryable_after_retry_after() {
     let harness = start(|_| {}).await;
     let client = harness.fcm_client(&harness.fcm_config());
-    harness.stand_ins.fcm_faults().set_for(&registration_token(4), scripted(429, "QUOTA_EXCEEDED", Some(30)));
-    harness.stand_ins.fcm_faults().set_for(&registration_token(5), scripted(429, "QUOTA_EXCEEDED", Some(5)));
-    harness.stand_ins.fcm_faults().set_for(&registration_token(6), scripted(503, "UNAVAILABLE", Some(30)));
+    harness
+        .stand_ins
+        .fcm_faults()
+        .set_for(&registration_token(4), scripted(429, "QUOTA_EXCEEDED", Some(30)));
+    harness
+        .stand_ins
+        .fcm_faults()
+        .set_for(&registration_token(5), scripted(429, "QUOTA_EXCEEDED", Some(5)));
+    harness
+        .stand_ins
+        .fcm_faults()
+        .set_for(&registration_token(6), scripted(503, "UNAVAILABLE", Some(30)));
 
     let quota_30 = client.send(&message(4)).await;
     let quota_5 = client.send(&message(5)).await;
@@ -153,7 +178,11 @@ async fn too_many_requests_is_retryable_after_retry_after() {
         PushOutcome::Retryable { retry_after, .. } => *retry_after,
         other => panic!("expected retryable, got {other:?}"),
     };
-    assert_eq!(wait(&quota_30), Some(Duration::from_secs(60)), "QUOTA_EXCEEDED waits at least a minute");
+    assert_eq!(
+        wait(&quota_30),
+        Some(Duration::from_secs(60)),
+        "QUOTA_EXCEEDED waits at least a minute"
+    );
     assert_eq!(wait(&quota_5), Some(Duration::from_secs(60)));
     assert!(wait(&unavailable) >= Some(Duration::from_secs(30)));
     assert_eq!(unavailable.labels()[2], "UNAVAILABLE");
@@ -226,6 +255,9 @@ async fn access_token_is_refreshed_before_expiry() {
     assert_eq!(after_margin.class(), "delivered");
     let recorded = harness.stand_ins.recorded(&RecordFilter::default());
     assert_eq!(recorded[0].access_token, recorded[1].access_token);
-    assert_ne!(recorded[1].access_token, recorded[2].access_token, "replaced 5 minutes before expiry");
+    assert_ne!(
+        recorded[1].access_token, recorded[2].access_token,
+        "replaced 5 minutes before expiry"
+    );
     assert_eq!(harness.stand_ins.fcm_token_exchanges(), 2);
 }

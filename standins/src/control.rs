@@ -61,7 +61,10 @@ fn faults_of<'a>(shared: &'a Shared, platform: &str) -> Result<&'a Faults, (Stat
     match platform {
         "apns" => Ok(&shared.apns.faults),
         "fcm" => Ok(&shared.fcm.faults),
-        other => Err((StatusCode::NOT_FOUND, format!("unknown platform `{other}`; use apns or fcm"))),
+        other => Err((
+            StatusCode::NOT_FOUND,
+            format!("unknown platform `{other}`; use apns or fcm"),
+        )),
     }
 }
 
@@ -107,6 +110,11 @@ struct FcmUnregistration {
 }
 
 async fn unregister_fcm(State(shared): State<Arc<Shared>>, Json(request): Json<FcmUnregistration>) -> StatusCode {
-    shared.fcm.unregistered.lock().expect("registry lock is never poisoned").insert(request.target);
+    shared
+        .fcm
+        .unregistered
+        .lock()
+        .expect("registry lock is never poisoned")
+        .insert(request.target);
     StatusCode::NO_CONTENT
 }

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Fault {
-    /// Delay before answering, in milliseconds.
+    /// Delay before responding, in milliseconds.
     pub latency_ms: u64,
-    /// Answers to give instead of processing, one per request, in order.
+    /// Responses to give instead of processing, one per request, in order.
     /// Requests after the script ran out are processed normally.
     pub responses: VecDeque<ScriptedResponse>,
     /// Number of requests, from now, whose connection is closed without an
@@ -47,10 +47,10 @@ pub struct GoAwayFault {
     pub last_stream_id: u32,
 }
 
-/// What a request should suffer.
+/// The faults planned for one request.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Planned {
-    /// Delay before answering, in milliseconds.
+    /// Delay before responding, in milliseconds.
     pub latency_ms: u64,
     /// The answer to give instead of processing.
     pub response: Option<ScriptedResponse>,

@@ -1,5 +1,5 @@
 //! The FCM stand-in: Google's OAuth2 token endpoint (JWT bearer grant) and
-//! HTTP v1 `messages:send`, answering with google.rpc.Status error bodies
+//! HTTP v1 `messages:send`, responding with google.rpc.Status error bodies
 //! that carry an FcmError detail (FCM HTTP v1 reference, Firebase
 //! documentation, read December 2026).
 
@@ -28,7 +28,16 @@ const FCM_SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
 /// FCM's payload limit for a message, in bytes.
 const MAX_MESSAGE_BYTES: usize = 4096;
 const MESSAGE_FIELDS: [&str; 10] = [
-    "name", "token", "topic", "condition", "notification", "data", "android", "apns", "webpush", "fcm_options",
+    "name",
+    "token",
+    "topic",
+    "condition",
+    "notification",
+    "data",
+    "android",
+    "apns",
+    "webpush",
+    "fcm_options",
 ];
 
 /// State of the FCM stand-in.
@@ -102,7 +111,7 @@ async fn exchange_token(State(server): State<Arc<FcmServer>>, Form(form): Form<H
     let mut validation = Validation::new(Algorithm::RS256);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;
-    // `aud` is compared with the token URI below, with its own answer.
+    // `aud` is compared with the token URI below, with its own error.
     validation.validate_aud = false;
     let Ok(claims) = jsonwebtoken::decode::<AssertionClaims>(assertion, &server.public_key, &validation) else {
         return oauth_error("invalid_grant", "Invalid JWT Signature.");
@@ -110,13 +119,22 @@ async fn exchange_token(State(server): State<Arc<FcmServer>>, Form(form): Form<H
     let claims = claims.claims;
     let now = unix_secs((server.now)());
     if claims.iss != server.client_email || claims.aud != server.token_uri {
-        return oauth_error("invalid_grant", "Invalid JWT: iss or aud does not match the service account.");
+        return oauth_error(
+            "invalid_grant",
+            "Invalid JWT: iss or aud does not match the service account.",
+        );
     }
     if !claims.scope.split(' ').any(|scope| scope == FCM_SCOPE) {
-        return oauth_error("invalid_scope", "The assertion does not request the firebase.messaging scope.");
+        return oauth_error(
+            "invalid_scope",
+            "The assertion does not request the firebase.messaging scope.",
+        );
     }
     if claims.exp <= claims.iat || claims.exp - claims.iat > 3600 || claims.exp <= now || claims.iat > now + 60 {
-        return oauth_error("invalid_grant", "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.");
+        return oauth_error(
+            "invalid_grant",
+            "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.",
+        );
     }
 
     let number = server.token_exchanges.fetch_add(1, Ordering::SeqCst) + 1;
@@ -147,10 +165,20 @@ async fn send(
     body: axum::body::Bytes,
 ) -> Response {
     let Some(access_token) = bearer(&headers).filter(|token| server.token_valid(token)) else {
-        return rpc_error(401, "Request had invalid authentication credentials. Expected OAuth 2 access token.", None, None);
+        return rpc_error(
+            401,
+            "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+            None,
+            None,
+        );
     };
     if project != server.project_id {
-        return rpc_error(403, &format!("Permission 'cloudmessaging.messages.create' denied on resource 'projects/{project}'."), None, None);
+        return rpc_error(
+            403,
+            &format!("Permission 'cloudmessaging.messages.create' denied on resource 'projects/{project}'."),
+            None,
+            None,
+        );
     }
     let message = match parse_message(&body) {
         Ok(message) => message,
@@ -165,7 +193,12 @@ async fn send(
     if let Some(scripted) = planned.response {
         return scripted_error(&scripted);
     }
-    if server.unregistered.lock().expect("registry lock is never poisoned").contains(&target) {
+    if server
+        .unregistered
+        .lock()
+        .expect("registry lock is never poisoned")
+        .contains(&target)
+    {
         return rpc_error(404, "Requested entity was not found.", Some("UNREGISTERED"), None);
     }
 
@@ -203,21 +236,30 @@ fn parse_message(body: &[u8]) -> Result<Value, String> {
     if body.len() > MAX_MESSAGE_BYTES + 1024 {
         return Err("Message is too big".into());
     }
-    let request: Value = serde_json::from_slice(body).map_err(|error| format!("Invalid JSON payload received. {error}"))?;
+    let request: Value =
+        serde_json::from_slice(body).map_err(|error| format!("Invalid JSON payload received. {error}"))?;
     let Some(message) = request.get("message").and_then(Value::as_object) else {
         return Err("Invalid JSON payload received. Required field `message` is missing.".into());
     };
     if let Some(unknown) = message.keys().find(|key| !MESSAGE_FIELDS.contains(&key.as_str())) {
-        return Err(format!("Invalid JSON payload received. Unknown name \"{unknown}\" at 'message': Cannot find field."));
+        return Err(format!(
+            "Invalid JSON payload received. Unknown name \"{unknown}\" at 'message': Cannot find field."
+        ));
     }
 
-    let targets = ["token", "topic", "condition"].iter().filter(|key| message.contains_key(**key)).count();
+    let targets = ["token", "topic", "condition"]
+        .iter()
+        .filter(|key| message.contains_key(**key))
+        .count();
     if targets != 1 {
         return Err("Exactly one of token, topic or condition must be specified.".into());
     }
     if let Some(token) = message.get("token") {
         let valid = token.as_str().is_some_and(|token| {
-            token.len() >= 20 && token.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_:".contains(&byte))
+            token.len() >= 20
+                && token
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || b"-_:".contains(&byte))
         });
         if !valid {
             return Err("The registration token is not a valid FCM registration token".into());
@@ -246,7 +288,9 @@ fn parse_message(body: &[u8]) -> Result<Value, String> {
     }
     let size = serde_json::to_vec(message).map(|bytes| bytes.len()).unwrap_or(0);
     if size > MAX_MESSAGE_BYTES {
-        return Err(format!("Message is too big: {size} bytes, the limit is {MAX_MESSAGE_BYTES}."));
+        return Err(format!(
+            "Message is too big: {size} bytes, the limit is {MAX_MESSAGE_BYTES}."
+        ));
     }
     Ok(Value::Object(message.clone()))
 }
@@ -272,7 +316,9 @@ fn check_android(android: &Value) -> Result<(), String> {
                 && fraction.bytes().all(|byte| byte.is_ascii_digit())
         });
         if !valid {
-            return Err(format!("Invalid value at 'message.android.ttl' (type.googleapis.com/google.protobuf.Duration), {ttl}"));
+            return Err(format!(
+                "Invalid value at 'message.android.ttl' (type.googleapis.com/google.protobuf.Duration), {ttl}"
+            ));
         }
     }
     Ok(())
@@ -317,13 +363,16 @@ fn rpc_error(status: u16, message: &str, error_code: Option<&str>, retry_after_s
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, Json(body)).into_response();
     if let Some(seconds) = retry_after_secs {
-        response
-            .headers_mut()
-            .insert(http::header::RETRY_AFTER, seconds.to_string().parse().expect("digits are a header value"));
+        response.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            seconds.to_string().parse().expect("digits are a header value"),
+        );
     }
     response
 }
 
 fn unix_secs(time: SystemTime) -> u64 {
-    time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs()
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }

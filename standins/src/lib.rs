@@ -14,8 +14,8 @@
 
 mod apns;
 mod control;
-mod fcm;
 pub mod faults;
+mod fcm;
 pub mod keys;
 pub mod record;
 pub mod tls;
@@ -140,11 +140,11 @@ pub(crate) struct Shared {
 
 /// Running stand-ins; dropping the value stops them.
 pub struct StandIns {
-    /// Where the APNs stand-in listens.
+    /// The address of the APNs stand-in.
     pub apns_address: SocketAddr,
-    /// Where the FCM and OAuth2 stand-in listens.
+    /// The address of the FCM and OAuth2 stand-in.
     pub fcm_address: SocketAddr,
-    /// Where the control API listens.
+    /// The address of the control API.
     pub control_address: SocketAddr,
     /// Files for clients.
     pub credentials: Credentials,
@@ -179,7 +179,14 @@ impl StandIns {
 
         let token_uri = format!("https://{fcm_address}/token");
         let client_email = format!("offload-push@{}.iam.gserviceaccount.com", config.fcm_project_id);
-        let credentials = write_credentials(&config, &authority, &apns_key, &service_account, &token_uri, &client_email)?;
+        let credentials = write_credentials(
+            &config,
+            &authority,
+            &apns_key,
+            &service_account,
+            &token_uri,
+            &client_email,
+        )?;
 
         let recording = Arc::new(Recording::default());
         let auth = if config.apns_client_certificates {
@@ -191,8 +198,17 @@ impl StandIns {
                 team_id: APNS_TEAM_ID.into(),
             }
         };
-        let validator = Validator::new(auth, config.bundle_id.clone(), config.max_provider_token_age, Arc::clone(&config.now));
-        let apns = Arc::new(ApnsServer::new(validator, Arc::clone(&recording), config.apns_max_concurrent_streams));
+        let validator = Validator::new(
+            auth,
+            config.bundle_id.clone(),
+            config.max_provider_token_age,
+            Arc::clone(&config.now),
+        );
+        let apns = Arc::new(ApnsServer::new(
+            validator,
+            Arc::clone(&recording),
+            config.apns_max_concurrent_streams,
+        ));
         let fcm = Arc::new(FcmServer::new(
             config.fcm_project_id.clone(),
             client_email,
@@ -262,15 +278,18 @@ impl StandIns {
 
     /// Number of access tokens the OAuth2 endpoint issued.
     pub fn fcm_token_exchanges(&self) -> u64 {
-        self.shared.fcm.token_exchanges.load(std::sync::atomic::Ordering::SeqCst)
+        self.shared
+            .fcm
+            .token_exchanges
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Makes APNs answer 410 Unregistered with `timestamp_ms` for `device_token`.
+    /// Makes APNs respond 410 Unregistered with `timestamp_ms` for `device_token`.
     pub fn unregister_apns(&self, device_token: &str, timestamp_ms: u64) {
         self.shared.apns.unregister(device_token, timestamp_ms);
     }
 
-    /// Makes FCM answer 404 UNREGISTERED for `token`.
+    /// Makes FCM respond 404 UNREGISTERED for `token`.
     pub fn unregister_fcm(&self, token: &str) {
         self.shared
             .fcm
@@ -283,7 +302,9 @@ impl StandIns {
 
 async fn bind(ip: IpAddr, port: u16) -> Result<TcpListener, StartError> {
     let address = SocketAddr::new(ip, port);
-    TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| StartError::Bind { address, source })
 }
 
 fn write_credentials(

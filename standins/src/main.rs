@@ -40,10 +40,10 @@ struct Args {
     /// SETTINGS_MAX_CONCURRENT_STREAMS of each APNs connection.
     #[arg(long, default_value_t = 1000)]
     apns_max_concurrent_streams: u32,
-    /// Delay added to every APNs answer, in milliseconds.
+    /// Delay added to every APNs response, in milliseconds.
     #[arg(long, default_value_t = 0)]
     apns_latency_ms: u64,
-    /// Delay added to every FCM answer, in milliseconds.
+    /// Delay added to every FCM response, in milliseconds.
     #[arg(long, default_value_t = 0)]
     fcm_latency_ms: u64,
 }
@@ -81,7 +81,12 @@ async fn main() -> anyhow::Result<()> {
     println!("fcm      {}", stand_ins.fcm_url());
     println!("control  {}", stand_ins.control_url());
     println!("ca       {}", credentials.ca_certificate.display());
-    println!("apns-key {} (key id {}, team id {})", credentials.apns_key.display(), credentials.apns_key_id, credentials.apns_team_id);
+    println!(
+        "apns-key {} (key id {}, team id {})",
+        credentials.apns_key.display(),
+        credentials.apns_key_id,
+        credentials.apns_team_id
+    );
     println!("fcm-key  {}", credentials.fcm_service_account.display());
 
     tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;

@@ -63,7 +63,12 @@ impl Recording {
         let records = self.records.lock().expect("recording lock is never poisoned");
         records
             .iter()
-            .filter(|record| filter.platform.as_ref().is_none_or(|platform| &record.platform == platform))
+            .filter(|record| {
+                filter
+                    .platform
+                    .as_ref()
+                    .is_none_or(|platform| &record.platform == platform)
+            })
             .filter(|record| filter.target.as_ref().is_none_or(|target| &record.target == target))
             .filter(|record| filter.after_sequence.is_none_or(|after| record.sequence > after))
             .cloned()

@@ -58,15 +58,22 @@ impl Authority {
     pub fn generate() -> Result<Authority, TlsSetupError> {
         let ca_key = KeyPair::generate()?;
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-        ca_params.distinguished_name.push(DnType::CommonName, "offload stand-in CA");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "offload stand-in CA");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca = ca_params.self_signed(&ca_key)?;
 
         let server_key = KeyPair::generate()?;
-        let mut server_params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()])?;
-        server_params.distinguished_name.push(DnType::CommonName, "offload stand-in");
+        let mut server_params = CertificateParams::new(vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+        ])?;
+        server_params
+            .distinguished_name
+            .push(DnType::CommonName, "offload stand-in");
         server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let server = server_params.signed_by(&server_key, &ca, &ca_key)?;
 
@@ -96,7 +103,8 @@ impl Authority {
         require_client_certificate: bool,
     ) -> Result<Arc<ServerConfig>, TlsSetupError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ServerConfig::builder_with_provider(Arc::clone(&provider)).with_safe_default_protocol_versions()?;
+        let builder =
+            ServerConfig::builder_with_provider(Arc::clone(&provider)).with_safe_default_protocol_versions()?;
         let builder = if require_client_certificate {
             let mut roots = RootCertStore::empty();
             roots.add(self.ca_certificate.clone())?;

@@ -56,7 +56,10 @@ struct Target {
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Target").field("host", &self.host).field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("Target")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
     }
 }
 
@@ -144,7 +147,8 @@ impl Pool {
             let tcp = TcpStream::connect((target.host.as_str(), target.port))
                 .await
                 .map_err(|source| error(format!("TCP: {source}")))?;
-            tcp.set_nodelay(true).map_err(|source| error(format!("TCP: {source}")))?;
+            tcp.set_nodelay(true)
+                .map_err(|source| error(format!("TCP: {source}")))?;
             let tls = target
                 .tls
                 .connect(target.server_name.clone(), tcp)

@@ -92,7 +92,8 @@ impl ApnsClient {
                 team_id,
             } => {
                 let refresh_after = Duration::from_secs(config.token_refresh_secs);
-                let tokens = ProviderTokens::from_key_file(key_path, key_id, team_id, refresh_after, Arc::clone(&clock))?;
+                let tokens =
+                    ProviderTokens::from_key_file(key_path, key_id, team_id, refresh_after, Arc::clone(&clock))?;
                 (None, Some(tokens))
             }
             ApnsAuth::Certificate {
@@ -184,7 +185,12 @@ impl ApnsClient {
         }
     }
 
-    fn request(&self, notification: &ApnsNotification, token: Option<&IssuedToken>, payload: Bytes) -> Request<Full<Bytes>> {
+    fn request(
+        &self,
+        notification: &ApnsNotification,
+        token: Option<&IssuedToken>,
+        payload: Bytes,
+    ) -> Request<Full<Bytes>> {
         let authority = self.endpoint.authority().expect("validated endpoint has a host");
         let uri = format!("https://{authority}/3/device/{}", notification.device_token);
         let mut builder = Request::post(uri)
@@ -211,15 +217,27 @@ impl ApnsClient {
             h2_error.is_some_and(|h2| h2.is_go_away() && h2.is_remote() && h2.reason() == Some(h2::Reason::NO_ERROR));
 
         if !sent || refused || graceful_go_away {
-            self.pool.retire(connection, "the server did not process a stream").await;
+            self.pool
+                .retire(connection, "the server did not process a stream")
+                .await;
             return Attempt::Unprocessed;
         }
         self.pool.retire(connection, "the connection failed").await;
-        let message = error.source().map_or_else(|| error.to_string(), |source| format!("{error}: {source}"));
-        Attempt::Done(retryable(Reason::Transport(Transport::ConnectionLost { message }), None))
+        let message = error
+            .source()
+            .map_or_else(|| error.to_string(), |source| format!("{error}: {source}"));
+        Attempt::Done(retryable(
+            Reason::Transport(Transport::ConnectionLost { message }),
+            None,
+        ))
     }
 
-    async fn classify(&self, connection: &Connection, response: Response<Bytes>, token: Option<&IssuedToken>) -> PushOutcome {
+    async fn classify(
+        &self,
+        connection: &Connection,
+        response: Response<Bytes>,
+        token: Option<&IssuedToken>,
+    ) -> PushOutcome {
         let status = response.status().as_u16();
         if status == 200 {
             let id = response
@@ -247,7 +265,12 @@ impl ApnsClient {
     }
 
     /// Replaces the token APNs called expired and the connection that used it.
-    async fn replace_token(&self, connection: &Connection, token: Option<&IssuedToken>, outcome: PushOutcome) -> PushOutcome {
+    async fn replace_token(
+        &self,
+        connection: &Connection,
+        token: Option<&IssuedToken>,
+        outcome: PushOutcome,
+    ) -> PushOutcome {
         let (Some(tokens), Some(token)) = (&self.tokens, token) else {
             return outcome;
         };

@@ -55,7 +55,7 @@ pub struct ApnsNotification {
     pub thread_id: Option<String>,
     /// The notification category, for actions.
     pub category: Option<String>,
-    /// How urgently the system shows the notification.
+    /// The urgency with which the system shows the notification.
     pub interruption_level: Option<InterruptionLevel>,
     /// App-specific keys placed beside `aps` at the top level of the payload.
     pub custom_data: Map<String, Value>,
@@ -284,13 +284,19 @@ impl ApnsNotification {
             return Err(bad_field("topic", "must not be empty; use the app's bundle id"));
         }
         if self.custom_data.contains_key("aps") {
-            return Err(bad_field("custom_data", "must not contain the key `aps`, which APNs reserves"));
+            return Err(bad_field(
+                "custom_data",
+                "must not contain the key `aps`, which APNs reserves",
+            ));
         }
         if let Some(collapse_id) = &self.collapse_id {
             if collapse_id.len() > MAX_COLLAPSE_ID_BYTES {
                 return Err(bad_field(
                     "collapse_id",
-                    &format!("is {} bytes, over APNs' limit of {MAX_COLLAPSE_ID_BYTES}", collapse_id.len()),
+                    &format!(
+                        "is {} bytes, over APNs' limit of {MAX_COLLAPSE_ID_BYTES}",
+                        collapse_id.len()
+                    ),
                 ));
             }
         }

@@ -1,4 +1,4 @@
-//! APNs' answers: the documented reasons and what each means for the caller.
+//! APNs error responses: the documented reasons and what each means for the caller.
 //!
 //! Status codes and reasons follow "Handling notification responses from
 //! APNs" (Apple Developer documentation, read December 2026). A 410 body also
@@ -209,7 +209,11 @@ mod tests {
 
     #[test]
     fn server_errors_and_rate_limits_are_retryable_with_retry_after() {
-        for (status, reason) in [(429, "TooManyRequests"), (500, "InternalServerError"), (503, "ServiceUnavailable")] {
+        for (status, reason) in [
+            (429, "TooManyRequests"),
+            (500, "InternalServerError"),
+            (503, "ServiceUnavailable"),
+        ] {
             let body = format!(r#"{{"reason":"{reason}"}}"#);
 
             let (outcome, _) = classify_error(status, body.as_bytes(), Some(Duration::from_secs(7)));

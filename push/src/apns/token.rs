@@ -158,7 +158,10 @@ impl ProviderTokens {
         let iat = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.key_id.clone());
-        let claims = Claims { iss: &self.team_id, iat };
+        let claims = Claims {
+            iss: &self.team_id,
+            iat,
+        };
         let jwt = jsonwebtoken::encode(&header, &claims, &self.key).expect("an ES256 key loaded from PEM signs");
 
         let generation = slot.as_ref().map_or(1, |token| token.generation + 1);

@@ -7,8 +7,9 @@ fn parse(toml_text: &str) -> Result<ApnsConfig, serde_json::Error> {
 
 #[test]
 fn apns_config_reads_token_auth_with_defaults() {
-    let config = parse(r#"{"auth": {"method": "token", "key_path": "/k.p8", "key_id": "ABC123DEFG", "team_id": "TEAM123456"}}"#)
-        .unwrap();
+    let config =
+        parse(r#"{"auth": {"method": "token", "key_path": "/k.p8", "key_id": "ABC123DEFG", "team_id": "TEAM123456"}}"#)
+            .unwrap();
 
     config.validate().unwrap();
     assert_eq!(config.endpoint_uri().unwrap().host(), Some("api.push.apple.com"));
@@ -18,8 +19,10 @@ fn apns_config_reads_token_auth_with_defaults() {
 
 #[test]
 fn apns_config_rejects_unknown_keys() {
-    let error = parse(r#"{"auth": {"method": "certificate", "certificate_path": "/c", "private_key_path": "/k"}, "timeout": 5}"#)
-        .unwrap_err();
+    let error = parse(
+        r#"{"auth": {"method": "certificate", "certificate_path": "/c", "private_key_path": "/k"}, "timeout": 5}"#,
+    )
+    .unwrap_err();
 
     assert!(error.to_string().contains("unknown field `timeout`"), "{error}");
 }
@@ -34,7 +37,8 @@ fn apns_config_rejects_unknown_auth_keys() {
 
 #[test]
 fn apns_config_rejects_refresh_outside_apples_window() {
-    let mut config = parse(r#"{"auth": {"method": "token", "key_path": "/k", "key_id": "A", "team_id": "T"}}"#).unwrap();
+    let mut config =
+        parse(r#"{"auth": {"method": "token", "key_path": "/k", "key_id": "A", "team_id": "T"}}"#).unwrap();
 
     config.token_refresh_secs = 600;
     let too_often = config.validate().unwrap_err();
@@ -47,7 +51,8 @@ fn apns_config_rejects_refresh_outside_apples_window() {
 
 #[test]
 fn apns_config_requires_https_endpoint() {
-    let mut config = parse(r#"{"auth": {"method": "token", "key_path": "/k", "key_id": "A", "team_id": "T"}}"#).unwrap();
+    let mut config =
+        parse(r#"{"auth": {"method": "token", "key_path": "/k", "key_id": "A", "team_id": "T"}}"#).unwrap();
 
     config.endpoint = "http://127.0.0.1:8080".into();
     let error = config.validate().unwrap_err();

@@ -13,7 +13,7 @@ use crate::outcome::Invalid;
 /// One message to a device, a topic or a condition over topics.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FcmMessage {
-    /// Where the message goes.
+    /// The recipient.
     pub target: FcmTarget,
     /// The notification the system shows.
     pub notification: Option<FcmNotification>,
@@ -130,7 +130,10 @@ impl FcmMessage {
                 });
             }
             FcmTarget::Topic(topic) if !is_topic_name(topic) => {
-                return Err(bad_field("target", format!("topic `{topic}` must match [a-zA-Z0-9-_.~%]+")));
+                return Err(bad_field(
+                    "target",
+                    format!("topic `{topic}` must match [a-zA-Z0-9-_.~%]+"),
+                ));
             }
             FcmTarget::Condition(condition) if condition.trim().is_empty() => {
                 return Err(bad_field("target", "condition must not be empty".into()));

@@ -81,7 +81,12 @@ impl FcmClient {
             .or_else(|| key.project_id.clone())
             .ok_or(FcmSetupError::NoProject)?;
         let refresh_margin = Duration::from_secs(config.token_refresh_margin_secs);
-        let tokens = AccessTokens::new(&key, &config.service_account_key_path, refresh_margin, Arc::clone(&clock))?;
+        let tokens = AccessTokens::new(
+            &key,
+            &config.service_account_key_path,
+            refresh_margin,
+            Arc::clone(&clock),
+        )?;
 
         let tls = client_config(
             config.public_roots,
@@ -126,7 +131,14 @@ impl FcmClient {
                 Ok(token) => token,
                 Err(failure) => return exchange_outcome(failure),
             };
-            let response = match self.http.post(&self.send_url).bearer_auth(&token).json(&body).send().await {
+            let response = match self
+                .http
+                .post(&self.send_url)
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+            {
                 Ok(response) => response,
                 Err(error) => return retryable(self.transport_reason(&error), None),
             };
@@ -216,4 +228,3 @@ fn retryable(reason: Reason, retry_after: Option<std::time::Duration>) -> PushOu
         retry_after,
     }
 }
-

@@ -37,7 +37,7 @@ pub struct ServiceAccountKey {
     /// The key's id, sent as the assertion's `kid`.
     #[serde(default)]
     pub private_key_id: Option<String>,
-    /// Where access tokens are requested.
+    /// The URL access tokens are requested from.
     pub token_uri: String,
     /// The project, the default Firebase project of the client.
     #[serde(default)]
@@ -161,10 +161,11 @@ impl AccessTokens {
         refresh_margin: Duration,
         clock: Arc<dyn Clock>,
     ) -> Result<AccessTokens, KeyFileError> {
-        let encoding_key = EncodingKey::from_rsa_pem(key.private_key.as_bytes()).map_err(|source| KeyFileError::Key {
-            path: key_path.to_path_buf(),
-            source,
-        })?;
+        let encoding_key =
+            EncodingKey::from_rsa_pem(key.private_key.as_bytes()).map_err(|source| KeyFileError::Key {
+                path: key_path.to_path_buf(),
+                source,
+            })?;
         Ok(AccessTokens {
             key: encoding_key,
             client_email: key.client_email.clone(),
@@ -232,7 +233,9 @@ impl AccessTokens {
             let error: TokenError = serde_json::from_slice(&body).unwrap_or_default();
             return Err(ExchangeFailure {
                 status: Some(status),
-                message: format!("{} {}", error.error, error.error_description).trim().to_string(),
+                message: format!("{} {}", error.error, error.error_description)
+                    .trim()
+                    .to_string(),
                 retryable: status == 429 || status >= 500,
             });
         }

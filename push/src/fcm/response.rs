@@ -15,7 +15,7 @@ use crate::outcome::{Platform, PushOutcome, Reason};
 /// The `@type` of FCM's error detail.
 pub const FCM_ERROR_TYPE: &str = "type.googleapis.com/google.firebase.fcm.v1.FcmError";
 
-/// FCM asks senders to wait at least a minute after QUOTA_EXCEEDED.
+/// The minimum wait FCM requires after QUOTA_EXCEEDED.
 pub const QUOTA_EXCEEDED_MIN_WAIT: Duration = Duration::from_secs(60);
 
 /// FCM's error code, from the FcmError detail or else the google.rpc status
@@ -109,9 +109,7 @@ pub fn classify_error(status: u16, body: &[u8], retry_after: Option<Duration>) -
         .iter()
         .find(|detail| detail.type_url == FCM_ERROR_TYPE)
         .and_then(|detail| detail.error_code.clone());
-    let code_text = detail_code
-        .or(error.status)
-        .unwrap_or_else(|| format!("HTTP {status}"));
+    let code_text = detail_code.or(error.status).unwrap_or_else(|| format!("HTTP {status}"));
     let code = FcmErrorCode::from_text(&code_text);
 
     let platform = Platform::Fcm;
@@ -190,11 +188,23 @@ mod tests {
 
     #[test]
     fn quota_exceeded_waits_at_least_a_minute() {
-        let short = classify_error(429, &body(429, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED"), Some(Duration::from_secs(5)));
-        let long = classify_error(429, &body(429, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED"), Some(Duration::from_secs(90)));
+        let short = classify_error(
+            429,
+            &body(429, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED"),
+            Some(Duration::from_secs(5)),
+        );
+        let long = classify_error(
+            429,
+            &body(429, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED"),
+            Some(Duration::from_secs(90)),
+        );
 
-        assert!(matches!(short, PushOutcome::Retryable { retry_after: Some(wait), .. } if wait == Duration::from_secs(60)));
-        assert!(matches!(long, PushOutcome::Retryable { retry_after: Some(wait), .. } if wait == Duration::from_secs(90)));
+        assert!(
+            matches!(short, PushOutcome::Retryable { retry_after: Some(wait), .. } if wait == Duration::from_secs(60))
+        );
+        assert!(
+            matches!(long, PushOutcome::Retryable { retry_after: Some(wait), .. } if wait == Duration::from_secs(90))
+        );
     }
 
     #[test]
@@ -209,8 +219,16 @@ mod tests {
 
     #[test]
     fn unknown_code_is_kept_and_classed_by_status() {
-        let outcome = classify_error(503, &body(503, "UNAVAILABLE", "BRAND_NEW_CODE"), Some(Duration::from_secs(2)));
-        let no_detail = classify_error(401, br#"{"error": {"code": 401, "status": "UNAUTHENTICATED", "message": "m"}}"#, None);
+        let outcome = classify_error(
+            503,
+            &body(503, "UNAVAILABLE", "BRAND_NEW_CODE"),
+            Some(Duration::from_secs(2)),
+        );
+        let no_detail = classify_error(
+            401,
+            br#"{"error": {"code": 401, "status": "UNAUTHENTICATED", "message": "m"}}"#,
+            None,
+        );
 
         assert_eq!(outcome.labels()[2], "BRAND_NEW_CODE");
         assert_eq!(outcome.class(), "retryable");

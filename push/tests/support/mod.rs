@@ -22,8 +22,13 @@ pub struct Harness {
 pub async fn start(adjust: impl FnOnce(&mut StandInsConfig)) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     // Whole seconds, so that token ages match the seconds of `iat` exactly.
-    let whole_secs = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
-    let clock = Arc::new(TokioClock::starting_at(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(whole_secs)));
+    let whole_secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let clock = Arc::new(TokioClock::starting_at(
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(whole_secs),
+    ));
     let mut config = StandInsConfig::new(dir.path());
     let server_clock = Arc::clone(&clock);
     config.now = Arc::new(move || server_clock.now());

@@ -37,7 +37,12 @@ pub(crate) struct DroppedStreams {
 impl DroppedStreams {
     /// The dropped stream ids, ascending.
     pub(crate) fn ids(&self) -> Vec<u32> {
-        self.ids.lock().expect("dropped-stream lock is never poisoned").iter().copied().collect()
+        self.ids
+            .lock()
+            .expect("dropped-stream lock is never poisoned")
+            .iter()
+            .copied()
+            .collect()
     }
 }
 
@@ -85,7 +90,12 @@ impl<IO> StreamFilter<IO> {
             let client_stream = stream_id % 2 == 1;
             if client_stream && stream_id > self.last_stream_id {
                 if frame_type == HEADERS_FRAME {
-                    let new = self.dropped.ids.lock().expect("dropped-stream lock is never poisoned").insert(stream_id);
+                    let new = self
+                        .dropped
+                        .ids
+                        .lock()
+                        .expect("dropped-stream lock is never poisoned")
+                        .insert(stream_id);
                     if new {
                         self.dropped.arrived.notify_one();
                     }

@@ -1,6 +1,6 @@
 //! The APNs stand-in: the provider API over HTTP/2 and TLS.
 //!
-//! - `validate`: the checks and answers of a real APNs server.
+//! - `validate`: the checks and responses of a real APNs server.
 //! - `frames`: the frame filter behind the GOAWAY fault.
 //!
 //! Each connection is served by h2 directly, so that the server can
@@ -35,7 +35,7 @@ use crate::record::{Recorded, Recording};
 pub struct ApnsStats {
     /// Connections accepted (TLS handshake done).
     pub connections: u64,
-    /// The most streams seen in flight at once on one connection.
+    /// The maximum number of streams in flight at once on one connection.
     pub max_streams_in_flight: usize,
     /// Per connection, the streams dropped unprocessed by a GOAWAY fault.
     pub unprocessed_streams: BTreeMap<u64, Vec<u32>>,
@@ -107,7 +107,11 @@ struct ConnectionContext {
     drop_now: Notify,
 }
 
-async fn serve_connection(tcp: TcpStream, acceptor: TlsAcceptor, server: Arc<ApnsServer>) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve_connection(
+    tcp: TcpStream,
+    acceptor: TlsAcceptor,
+    server: Arc<ApnsServer>,
+) -> Result<(), Box<dyn std::error::Error>> {
     tcp.set_nodelay(true)?;
     let tls = acceptor.accept(tcp).await?;
     let id = server.connections.fetch_add(1, Ordering::SeqCst) + 1;
@@ -152,7 +156,11 @@ async fn serve_connection(tcp: TcpStream, acceptor: TlsAcceptor, server: Arc<Apn
 
     let refused = dropped.ids();
     if !refused.is_empty() {
-        server.unprocessed.lock().expect("stats lock is never poisoned").insert(id, refused);
+        server
+            .unprocessed
+            .lock()
+            .expect("stats lock is never poisoned")
+            .insert(id, refused);
     }
     Ok(())
 }
@@ -168,7 +176,11 @@ async fn handle_stream(context: Arc<ConnectionContext>, request: Request<RecvStr
     context.in_flight.fetch_sub(1, Ordering::SeqCst);
 }
 
-async fn process(context: &ConnectionContext, request: Request<RecvStream>, mut respond: SendResponse<Bytes>) -> Result<(), h2::Error> {
+async fn process(
+    context: &ConnectionContext,
+    request: Request<RecvStream>,
+    mut respond: SendResponse<Bytes>,
+) -> Result<(), h2::Error> {
     let stream_id = respond.stream_id().as_u32();
     let (parts, mut body_stream) = request.into_parts();
     let mut body = Vec::new();
@@ -179,7 +191,12 @@ async fn process(context: &ConnectionContext, request: Request<RecvStream>, mut 
     }
 
     let server = &context.server;
-    let target = parts.uri.path().strip_prefix("/3/device/").unwrap_or_default().to_string();
+    let target = parts
+        .uri
+        .path()
+        .strip_prefix("/3/device/")
+        .unwrap_or_default()
+        .to_string();
     let planned = server.faults.plan(&target);
     if planned.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(planned.latency_ms)).await;
@@ -206,7 +223,9 @@ async fn process(context: &ConnectionContext, request: Request<RecvStream>, mut 
                     access_token: None,
                     id: accepted.apns_id.clone(),
                 });
-                Answer::Accepted { apns_id: accepted.apns_id }
+                Answer::Accepted {
+                    apns_id: accepted.apns_id,
+                }
             }
         },
     };
@@ -219,7 +238,11 @@ enum Answer {
     Scripted(ScriptedResponse),
 }
 
-fn send_answer(respond: &mut SendResponse<Bytes>, answer: Answer, parts: &http::request::Parts) -> Result<(), h2::Error> {
+fn send_answer(
+    respond: &mut SendResponse<Bytes>,
+    answer: Answer,
+    parts: &http::request::Parts,
+) -> Result<(), h2::Error> {
     let request_id = parts
         .headers
         .get("apns-id")

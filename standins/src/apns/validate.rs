@@ -24,7 +24,7 @@ use crate::Now;
 /// Apple's minimum interval between provider token updates.
 const MIN_TOKEN_UPDATE_SECS: u64 = 20 * 60;
 
-/// An APNs error answer.
+/// An APNs error response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Rejection {
     pub(crate) status: u16,
@@ -50,7 +50,7 @@ pub(crate) struct Accepted {
     pub(crate) apns_id: String,
 }
 
-/// How providers authenticate.
+/// The provider authentication mode.
 pub(crate) enum Auth {
     /// Provider tokens signed by this key, with this key id and team id.
     Token {
@@ -197,10 +197,16 @@ impl Validator {
                 return Err(reject(400, "BadPriority"));
             }
         }
-        if headers.get("apns-expiration").is_some_and(|value| value.parse::<u64>().is_err()) {
+        if headers
+            .get("apns-expiration")
+            .is_some_and(|value| value.parse::<u64>().is_err())
+        {
             return Err(reject(400, "BadExpirationDate"));
         }
-        if headers.get("apns-id").is_some_and(|value| Uuid::try_parse(value).is_err()) {
+        if headers
+            .get("apns-id")
+            .is_some_and(|value| Uuid::try_parse(value).is_err())
+        {
             return Err(reject(400, "BadMessageId"));
         }
         if headers.get("apns-collapse-id").is_some_and(|value| value.len() > 64) {
@@ -268,5 +274,7 @@ fn check_payload(body: &[u8], push_type: Option<&str>) -> Result<Value, Rejectio
 }
 
 fn unix_secs(time: SystemTime) -> u64 {
-    time.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs()
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }

@@ -111,7 +111,14 @@ fn headers_carry_every_apns_header() {
 
     assert_eq!(
         names,
-        ["apns-topic", "apns-push-type", "apns-priority", "apns-expiration", "apns-collapse-id", "apns-id"]
+        [
+            "apns-topic",
+            "apns-push-type",
+            "apns-priority",
+            "apns-expiration",
+            "apns-collapse-id",
+            "apns-id"
+        ]
     );
     assert_eq!(headers[1].1, "liveactivity");
     assert_eq!(headers[2].1, "5");
@@ -132,7 +139,19 @@ fn fill_derived_ids_keeps_ids_the_producer_gave() {
 
 #[test]
 fn push_types_round_trip_through_their_names() {
-    for name in ["alert", "background", "controls", "location", "voip", "complication", "fileprovider", "liveactivity", "mdm", "pushtotalk", "widgets"] {
+    for name in [
+        "alert",
+        "background",
+        "controls",
+        "location",
+        "voip",
+        "complication",
+        "fileprovider",
+        "liveactivity",
+        "mdm",
+        "pushtotalk",
+        "widgets",
+    ] {
         assert_eq!(PushType::from_name(name).map(PushType::as_str), Some(name));
     }
 }

@@ -20,7 +20,10 @@ fn tokens(path: &Path) -> ProviderTokens {
         "KEY1234567",
         "TEAM123456",
         Duration::from_secs(50 * 60),
-        Arc::new(TokioClock::new()),
+        // Whole seconds, so that ages match the seconds of `iat` exactly.
+        Arc::new(TokioClock::starting_at(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        )),
     )
     .unwrap()
 }
@@ -62,7 +65,9 @@ async fn token_is_signed_with_key_id_and_team() {
     validation.required_spec_claims.clear();
     validation.validate_exp = false;
     let key = DecodingKey::from_ec_pem(public_key_pem.as_bytes()).unwrap();
-    let claims = jsonwebtoken::decode::<DecodedClaims>(jwt, &key, &validation).unwrap().claims;
+    let claims = jsonwebtoken::decode::<DecodedClaims>(jwt, &key, &validation)
+        .unwrap()
+        .claims;
 
     assert_eq!(header.alg, Algorithm::ES256);
     assert_eq!(header.kid.as_deref(), Some("KEY1234567"));
@@ -97,5 +102,9 @@ async fn rejected_token_is_replaced_only_after_20_minutes() {
     assert_eq!(on_time, Replacement::Replaced);
     assert_eq!(second.generation, 2);
     assert_eq!(repeated, Replacement::Replaced);
-    assert_eq!(tokens.current(), second, "a stale rejection must not replace the new token");
+    assert_eq!(
+        tokens.current(),
+        second,
+        "a stale rejection must not replace the new token"
+    );
 }
