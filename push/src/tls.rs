@@ -65,7 +65,7 @@ pub fn client_config(
     alpn: &[&[u8]],
 ) -> Result<Arc<ClientConfig>, TlsError> {
     let roots = root_store(public_roots, extra_root_paths)?;
-    let builder = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+    let builder = ClientConfig::builder_with_provider(ring_provider())
         .with_safe_default_protocol_versions()
         .expect("ring supports the default protocol versions")
         .with_root_certificates(roots);
@@ -85,6 +85,15 @@ pub fn client_config(
     };
     config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
     Ok(Arc::new(config))
+}
+
+/// The ring crypto provider. rustls deprecates it because ring has no
+/// post-quantum key exchange; it stays until the workspace moves to aws-lc-rs,
+/// so that one crypto library is built.
+// TODO: switch to aws-lc-rs with post-quantum key exchange.
+#[allow(deprecated)]
+pub fn ring_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 fn root_store(public_roots: bool, extra_root_paths: &[PathBuf]) -> Result<RootCertStore, TlsError> {

@@ -102,6 +102,9 @@ impl Authority {
         alpn: &[&[u8]],
         require_client_certificate: bool,
     ) -> Result<Arc<ServerConfig>, TlsSetupError> {
+        // ring, deprecated by rustls for lacking post-quantum key exchange,
+        // matches the clients' provider so that one crypto library is built.
+        #[allow(deprecated)]
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder =
             ServerConfig::builder_with_provider(Arc::clone(&provider)).with_safe_default_protocol_versions()?;
