@@ -18,6 +18,8 @@ mod feedback_codec;
 pub mod model;
 pub mod payload;
 pub mod registry;
+#[cfg(any(test, feature = "samples"))]
+pub mod samples;
 mod value;
 
 pub use codec::{Codec, DecodeError, EncodeError, WireFormat};

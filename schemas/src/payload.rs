@@ -188,3 +188,56 @@ fn json_kind(value: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::samples::{full_apns_push, full_fcm_push};
+
+    #[test]
+    fn apns_payload_has_aps_and_custom_keys() {
+        let payload: Value = serde_json::from_slice(&apns_payload(&full_apns_push()).unwrap()).unwrap();
+
+        assert_eq!(payload["post_id"], "42");
+        assert_eq!(payload["aps"]["alert"]["title"], "New like");
+        assert_eq!(payload["aps"]["alert"]["loc-args"], json!(["Ada", "photo"]));
+        assert_eq!(payload["aps"]["badge"], 3);
+        assert_eq!(payload["aps"]["content-available"], 1);
+        assert_eq!(payload["aps"]["mutable-content"], 1);
+        assert_eq!(payload["aps"]["interruption-level"], "time-sensitive");
+        assert_eq!(payload["aps"]["thread-id"], "post-42");
+    }
+
+    #[test]
+    fn apns_custom_data_must_be_an_object_without_aps() {
+        let mut push = full_apns_push();
+        push.custom_data_json = Some(r#"{"aps":{}}"#.into());
+        let reserved = apns_payload(&push).unwrap_err();
+        push.custom_data_json = Some("[1]".into());
+        let array = apns_payload(&push).unwrap_err();
+
+        assert_eq!(reserved.field, "custom_data_json");
+        assert!(reserved.reason.contains("`aps`"), "{reserved}");
+        assert!(array.reason.contains("an array"), "{array}");
+    }
+
+    #[test]
+    fn voip_pushes_get_the_larger_limit() {
+        assert_eq!(apns_payload_limit(ApnsPushType::Voip), 5120);
+        assert_eq!(apns_payload_limit(ApnsPushType::Alert), 4096);
+    }
+
+    #[test]
+    fn fcm_message_has_target_and_options() {
+        let message = fcm_message(&full_fcm_push()).unwrap();
+
+        assert_eq!(message["token"], "fcm-token-1");
+        assert!(message.get("topic").is_none());
+        assert_eq!(message["data"]["post_id"], "42");
+        assert_eq!(message["android"]["priority"], "HIGH");
+        assert_eq!(message["android"]["ttl"], "86400s");
+        assert_eq!(message["android"]["notification"]["channel_id"], "social");
+        assert_eq!(message["apns"]["headers"]["apns-priority"], "5");
+        assert_eq!(message["webpush"]["headers"]["TTL"], "60");
+    }
+}
