@@ -147,5 +147,6 @@ fn write(statement: &str, values: Vec<CqlValue>) -> Action {
         consistency: None,
         ttl_secs: None,
         timestamp_us: None,
+        serial_consistency: None,
     })
 }

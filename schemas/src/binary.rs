@@ -10,9 +10,7 @@
 
 use uuid::Uuid;
 
-use crate::model::{
-    Action, ApnsAlert, ApnsPush, CassandraWrite, CqlValue, DispatchEvent, FcmAndroidConfig, FcmPush,
-};
+use crate::model::{Action, ApnsAlert, ApnsPush, CassandraWrite, CqlValue, DispatchEvent, FcmAndroidConfig, FcmPush};
 use crate::value::action_branch;
 use crate::value::cassandra_branches::{element_branch, value_branch};
 
@@ -60,7 +58,9 @@ fn write_cassandra(out: &mut Vec<u8>, write: &CassandraWrite) -> Result<(), NotA
     }
     write_array_end(out);
 
-    write_optional(out, write.consistency, |out, level| write_long(out, i64::from(level.index())));
+    write_optional(out, write.consistency, |out, level| {
+        write_long(out, i64::from(level.index()))
+    });
     write_optional(out, write.ttl_secs, |out, ttl| write_long(out, i64::from(ttl)));
     write_optional(out, write.timestamp_us, write_long);
     write_optional(out, write.serial_consistency, |out, level| {
@@ -190,7 +190,9 @@ fn write_apns(out: &mut Vec<u8>, push: &ApnsPush) {
     write_str(out, &push.device_token);
     write_str(out, &push.topic);
     write_long(out, i64::from(push.push_type.index()));
-    write_optional(out, push.priority, |out, level| write_long(out, i64::from(level.index())));
+    write_optional(out, push.priority, |out, level| {
+        write_long(out, i64::from(level.index()))
+    });
     write_optional(out, push.expiration_epoch_secs, write_long);
     write_optional_str(out, &push.collapse_id);
     write_optional(out, push.apns_id.as_ref(), write_uuid);
@@ -243,7 +245,9 @@ fn write_fcm(out: &mut Vec<u8>, push: &FcmPush) {
 }
 
 fn write_android(out: &mut Vec<u8>, android: &FcmAndroidConfig) {
-    write_optional(out, android.priority, |out, level| write_long(out, i64::from(level.index())));
+    write_optional(out, android.priority, |out, level| {
+        write_long(out, i64::from(level.index()))
+    });
     write_optional(out, android.ttl_secs, write_long);
     write_optional_str(out, &android.collapse_key);
     write_optional_str(out, &android.channel_id);

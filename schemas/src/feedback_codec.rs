@@ -23,8 +23,7 @@ pub struct FeedbackCodec {
 impl FeedbackCodec {
     /// Creates the codec.
     pub fn new() -> FeedbackCodec {
-        let schema =
-            Schema::parse_str(PUSH_FEEDBACK_SCHEMA).expect("the bundled PushFeedback schema is valid Avro");
+        let schema = Schema::parse_str(PUSH_FEEDBACK_SCHEMA).expect("the bundled PushFeedback schema is valid Avro");
         let mut header = [0; 10];
         header[..2].copy_from_slice(&[0xC3, 0x01]);
         header[2..].copy_from_slice(&fingerprint(&schema));

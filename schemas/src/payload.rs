@@ -72,7 +72,8 @@ pub fn apns_payload(push: &ApnsPush) -> Result<Vec<u8>, PayloadError> {
     if payload.contains_key("aps") {
         return Err(PayloadError {
             field: "custom_data_json",
-            reason: "the key `aps` is reserved for the APNs dictionary; set the alert, badge and sound fields instead".into(),
+            reason: "the key `aps` is reserved for the APNs dictionary; set the alert, badge and sound fields instead"
+                .into(),
         });
     }
     payload.insert("aps".into(), Value::Object(aps));
@@ -159,7 +160,10 @@ pub fn fcm_message(push: &FcmPush) -> Result<Value, PayloadError> {
         message.insert("apns".into(), Value::Object(json_object(text, "apns_override_json")?));
     }
     if let Some(text) = &push.webpush_override_json {
-        message.insert("webpush".into(), Value::Object(json_object(text, "webpush_override_json")?));
+        message.insert(
+            "webpush".into(),
+            Value::Object(json_object(text, "webpush_override_json")?),
+        );
     }
     Ok(Value::Object(message))
 }

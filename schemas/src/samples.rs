@@ -8,9 +8,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use uuid::Uuid;
 
 use crate::model::{
-    Action, AndroidPriority, ApnsAlert, ApnsInterruptionLevel, ApnsPriority, ApnsPush, ApnsPushType,
-    CassandraWrite, Consistency, CqlValue, DispatchEvent, FcmAndroidConfig, FcmNotification, FcmPush,
-    SerialConsistency,
+    Action, AndroidPriority, ApnsAlert, ApnsInterruptionLevel, ApnsPriority, ApnsPush, ApnsPushType, CassandraWrite,
+    Consistency, CqlValue, DispatchEvent, FcmAndroidConfig, FcmNotification, FcmPush, SerialConsistency,
 };
 
 /// One value of every scalar type, in the element union's order.
@@ -45,7 +44,10 @@ pub fn every_value() -> Vec<CqlValue> {
     let mut values = vec![CqlValue::Null, CqlValue::Unset, CqlValue::CounterDelta(-4)];
     values.extend(every_scalar());
     values.push(CqlValue::List(every_scalar()));
-    values.push(CqlValue::Set(vec![CqlValue::Text("a".into()), CqlValue::Text("b".into())]));
+    values.push(CqlValue::Set(vec![
+        CqlValue::Text("a".into()),
+        CqlValue::Text("b".into()),
+    ]));
     values.push(CqlValue::Map(vec![
         (CqlValue::Text("likes".into()), CqlValue::BigInt(3)),
         (

@@ -53,6 +53,7 @@ pub fn event(entity: &str, seq: usize) -> DispatchEvent {
         consistency: None,
         ttl_secs: None,
         timestamp_us: None,
+        serial_consistency: None,
     };
     let count = CassandraWrite {
         statement: "count_event".into(),
@@ -60,6 +61,7 @@ pub fn event(entity: &str, seq: usize) -> DispatchEvent {
         consistency: None,
         ttl_secs: None,
         timestamp_us: None,
+        serial_consistency: None,
     };
     DispatchEvent {
         event_id: uuid::Uuid::new_v4(),

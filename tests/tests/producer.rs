@@ -14,6 +14,7 @@ fn write(statement: &str, value: i64) -> Action {
         consistency: None,
         ttl_secs: None,
         timestamp_us: None,
+        serial_consistency: None,
     })
 }
 

@@ -11,7 +11,6 @@ use crate::DISPATCH_EVENT_HISTORY;
 
 mod compatibility;
 
-
 #[test]
 fn round_trip_keeps_every_field() {
     let codec = Codec::new();
@@ -127,7 +126,10 @@ fn decode_rejects_empty_and_truncated_records() {
         codec.decode(&[0xC3, 0x01, 7]),
         Err(DecodeError::Truncated { len: 3 })
     ));
-    assert!(matches!(codec.decode(&[0, 0, 1]), Err(DecodeError::Truncated { len: 3 })));
+    assert!(matches!(
+        codec.decode(&[0, 0, 1]),
+        Err(DecodeError::Truncated { len: 3 })
+    ));
 }
 
 #[test]
@@ -173,7 +175,13 @@ fn decode_rejects_inet_of_wrong_length() {
     let error = codec.decode(&record).unwrap_err();
 
     assert!(
-        matches!(error, DecodeError::Invalid { field: "values[].address", .. }),
+        matches!(
+            error,
+            DecodeError::Invalid {
+                field: "values[].address",
+                ..
+            }
+        ),
         "{error}"
     );
 }

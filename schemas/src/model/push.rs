@@ -73,9 +73,11 @@ pub struct ApnsAlert {
 }
 
 avro_enum! {
-    /// `apns-push-type` values.
+    /// `apns-push-type` values; the default is `alert`.
+    #[derive(Default)]
     ApnsPushType {
         /// `alert`
+        #[default]
         Alert = "ALERT",
         /// `background`
         Background = "BACKGROUND",
@@ -97,12 +99,6 @@ avro_enum! {
         PushToTalk = "PUSHTOTALK",
         /// `widgets`
         Widgets = "WIDGETS",
-    }
-}
-
-impl Default for ApnsPushType {
-    fn default() -> ApnsPushType {
-        ApnsPushType::Alert
     }
 }
 

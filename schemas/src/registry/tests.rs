@@ -163,7 +163,10 @@ async fn unreachable_registry_is_retryable() {
     };
     let client = SchemaRegistry::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(2)).unwrap();
 
-    let error = client.register("events-value", DISPATCH_EVENT_SCHEMA).await.unwrap_err();
+    let error = client
+        .register("events-value", DISPATCH_EVENT_SCHEMA)
+        .await
+        .unwrap_err();
 
     assert!(matches!(error, RegistryError::Register { .. }), "{error}");
     assert!(error.is_retryable(), "{error:?}");

@@ -42,7 +42,11 @@ pub(crate) mod element_branch {
 pub(super) fn write_to_value(write: &CassandraWrite) -> Value {
     let values = write.values.iter().map(cql_value_to_value).collect();
     let consistency = optional(write.consistency.map(|level| symbol(level.index(), level.symbol())));
-    let serial = optional(write.serial_consistency.map(|level| symbol(level.index(), level.symbol())));
+    let serial = optional(
+        write
+            .serial_consistency
+            .map(|level| symbol(level.index(), level.symbol())),
+    );
 
     Value::Record(vec![
         ("statement".into(), Value::String(write.statement.clone())),
@@ -113,7 +117,10 @@ fn element_to_value(value: &CqlValue) -> Value {
         ),
         CqlValue::Varint(bytes) => (VARINT, record("varint", Value::Bytes(bytes.clone()))),
         CqlValue::Inet(address) => (INET, record("address", Value::Bytes(inet_bytes(address)))),
-        other => panic!("{} is not a collection element; validate the event first", other.type_name()),
+        other => panic!(
+            "{} is not a collection element; validate the event first",
+            other.type_name()
+        ),
     };
     Value::Union(branch, Box::new(inner))
 }
@@ -222,10 +229,9 @@ fn element_from_value(value: Value) -> Result<CqlValue, DecodeError> {
         (STRING, Value::String(s)) => CqlValue::Text(s),
         (BYTES, Value::Bytes(b)) => CqlValue::Blob(b),
         (UUID, inner) => CqlValue::Uuid(uuid(single_field(inner, "Uuid", "uuid")?, "values[].uuid")?),
-        (TIMEUUID, inner) => CqlValue::TimeUuid(uuid(
-            single_field(inner, "TimeUuid", "timeuuid")?,
-            "values[].timeuuid",
-        )?),
+        (TIMEUUID, inner) => {
+            CqlValue::TimeUuid(uuid(single_field(inner, "TimeUuid", "timeuuid")?, "values[].timeuuid")?)
+        }
         (TIMESTAMP, inner) => match single_field(inner, "Timestamp", "millis")? {
             Value::TimestampMillis(ms) | Value::Long(ms) => CqlValue::Timestamp(ms),
             other => return Err(unexpected("values[].millis", &other)),

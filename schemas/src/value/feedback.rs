@@ -13,8 +13,14 @@ pub(crate) fn feedback_to_value(feedback: &PushFeedback) -> Value {
             symbol(feedback.platform.index(), feedback.platform.symbol()),
         ),
         ("token".into(), Value::String(feedback.token.clone())),
-        ("reason".into(), symbol(feedback.reason.index(), feedback.reason.symbol())),
-        ("provider_reason".into(), Value::String(feedback.provider_reason.clone())),
+        (
+            "reason".into(),
+            symbol(feedback.reason.index(), feedback.reason.symbol()),
+        ),
+        (
+            "provider_reason".into(),
+            Value::String(feedback.provider_reason.clone()),
+        ),
         (
             "provider_timestamp_ms".into(),
             optional(feedback.provider_timestamp_ms.map(Value::TimestampMillis)),

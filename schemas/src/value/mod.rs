@@ -147,7 +147,12 @@ fn array<T>(
 }
 
 /// Reads an enum symbol; a symbol the model lacks becomes `unknown`.
-fn enum_symbol<T>(value: Value, field: &'static str, parse: impl Fn(&str) -> Option<T>, unknown: T) -> Result<T, DecodeError> {
+fn enum_symbol<T>(
+    value: Value,
+    field: &'static str,
+    parse: impl Fn(&str) -> Option<T>,
+    unknown: T,
+) -> Result<T, DecodeError> {
     match value {
         Value::Enum(_, symbol) => Ok(parse(&symbol).unwrap_or(unknown)),
         other => Err(unexpected(field, &other)),

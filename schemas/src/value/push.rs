@@ -16,7 +16,10 @@ pub(super) fn apns_to_value(push: &ApnsPush) -> Value {
     Value::Record(vec![
         ("device_token".into(), Value::String(push.device_token.clone())),
         ("topic".into(), Value::String(push.topic.clone())),
-        ("push_type".into(), symbol(push.push_type.index(), push.push_type.symbol())),
+        (
+            "push_type".into(),
+            symbol(push.push_type.index(), push.push_type.symbol()),
+        ),
         (
             "priority".into(),
             optional(push.priority.map(|level| symbol(level.index(), level.symbol()))),
@@ -36,7 +39,10 @@ pub(super) fn apns_to_value(push: &ApnsPush) -> Value {
         ("category".into(), optional_string(&push.category)),
         (
             "interruption_level".into(),
-            optional(push.interruption_level.map(|level| symbol(level.index(), level.symbol()))),
+            optional(
+                push.interruption_level
+                    .map(|level| symbol(level.index(), level.symbol())),
+            ),
         ),
         ("custom_data_json".into(), optional_string(&push.custom_data_json)),
     ])
@@ -81,7 +87,10 @@ pub(super) fn fcm_to_value(push: &FcmPush) -> Value {
         ("data".into(), Value::Map(data)),
         ("android".into(), optional(push.android.as_ref().map(android_to_value))),
         ("apns_override_json".into(), optional_string(&push.apns_override_json)),
-        ("webpush_override_json".into(), optional_string(&push.webpush_override_json)),
+        (
+            "webpush_override_json".into(),
+            optional_string(&push.webpush_override_json),
+        ),
     ])
 }
 

@@ -180,7 +180,9 @@ fn current_reads_next_records_with_added_fields_and_symbols() {
     let next = next_schema();
     let mut value = crate::reference::event_to_value(&event_with_every_action());
     use_added_symbols(&mut value);
-    let Value::Record(fields) = &mut value else { unreachable!() };
+    let Value::Record(fields) = &mut value else {
+        unreachable!()
+    };
     fields.push(("trace_id".into(), Value::Uuid(Uuid::from_u128(9))));
     fields.push(("expires_at_us".into(), Value::TimestampMicros(5)));
     fields.push(("not_before_ms".into(), Value::TimestampMillis(6)));
@@ -210,22 +212,32 @@ fn next_reads_current_records_with_defaults() {
     assert_eq!(field("not_before_ms"), Value::TimestampMillis(0));
     assert_eq!(field("business_date"), Value::Date(0));
     assert_eq!(field("urgency"), Value::Enum(1, "LOW".into()));
-    let Value::Array(actions) = field("actions") else { unreachable!() };
-    let Value::Union(0, write) = &actions[0] else { unreachable!() };
-    let Value::Record(write_fields) = write.as_ref() else { unreachable!() };
+    let Value::Array(actions) = field("actions") else {
+        unreachable!()
+    };
+    let Value::Union(0, write) = &actions[0] else {
+        unreachable!()
+    };
+    let Value::Record(write_fields) = write.as_ref() else {
+        unreachable!()
+    };
     let deadline = write_fields.iter().find(|(name, _)| name == "retry_deadline_ms");
     assert_eq!(deadline.map(|(_, value)| value), Some(&Value::TimestampMillis(0)));
 }
 
 /// Adds the next version's `retry_deadline_ms` to every Cassandra write.
 fn add_retry_deadlines(mut value: Value) -> Value {
-    let Value::Record(fields) = &mut value else { unreachable!() };
+    let Value::Record(fields) = &mut value else {
+        unreachable!()
+    };
     let (_, Value::Array(actions)) = fields.iter_mut().find(|(name, _)| name == "actions").unwrap() else {
         unreachable!()
     };
     for action in actions {
         if let Value::Union(0, write) = action {
-            let Value::Record(write_fields) = write.as_mut() else { unreachable!() };
+            let Value::Record(write_fields) = write.as_mut() else {
+                unreachable!()
+            };
             write_fields.push(("retry_deadline_ms".into(), Value::TimestampMillis(1)));
         }
     }
