@@ -8,10 +8,13 @@ use super::avro_enum;
 
 /// A write through a named statement of the worker's catalog.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct CassandraWrite {
     /// Name of the statement in the worker's catalog.
     pub statement: String,
     /// Values for the bind markers, in marker order.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub values: Vec<CqlValue>,
     /// Consistency level; `None` uses the catalog's level.
     pub consistency: Option<Consistency>,
@@ -35,7 +38,14 @@ impl CassandraWrite {
 }
 
 /// A bound value. The prepared statement's column type decides how it is sent.
+///
+/// In JSON (feature `serde`) a value is an object with one key naming its
+/// type, such as `{"bigint": 5}` or `{"uuid": "…"}`; `"null"` and `"unset"`
+/// are strings, blobs and decimal digits are arrays of bytes, and maps are
+/// arrays of `[key, value]` pairs.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum CqlValue {
     /// Deletes the column's value (writes a tombstone).
     Null,
@@ -46,6 +56,7 @@ pub enum CqlValue {
     /// CQL `int`, or a narrower integer column.
     Int(i32),
     /// CQL `bigint`.
+    #[cfg_attr(feature = "serde", serde(rename = "bigint"))]
     BigInt(i64),
     /// CQL `float`.
     Float(f32),
@@ -58,6 +69,7 @@ pub enum CqlValue {
     /// CQL `uuid`.
     Uuid(Uuid),
     /// CQL `timeuuid` (a version 1 UUID).
+    #[cfg_attr(feature = "serde", serde(rename = "timeuuid"))]
     TimeUuid(Uuid),
     /// CQL `timestamp`, in milliseconds since the Unix epoch.
     Timestamp(i64),

@@ -37,8 +37,11 @@ pub struct DispatchEvent {
     pub actions: Vec<Action>,
 }
 
-/// One unit of work inside an event.
+/// One unit of work inside an event. In JSON (feature `serde`) an object
+/// with one key: `cassandra_write`, `apns_push` or `fcm_push`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Action {
     /// A statement from the worker's catalog with bound values.
     CassandraWrite(CassandraWrite),
@@ -83,10 +86,12 @@ macro_rules! avro_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $symbol:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
         pub enum $name {
             /// A symbol written by a newer schema that this reader does not know.
+            #[cfg_attr(feature = "serde", serde(rename = "UNKNOWN"))]
             Unknown,
-            $($(#[$vmeta])* $variant),+
+            $($(#[$vmeta])* #[cfg_attr(feature = "serde", serde(rename = $symbol))] $variant),+
         }
 
         impl $name {

@@ -12,12 +12,15 @@ use super::avro_enum;
 /// payload as Apple's "Sending notification requests to APNs" and "Generating
 /// a remote notification" documentation define them.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct ApnsPush {
     /// The device token, as hex.
     pub device_token: String,
     /// `apns-topic`: the app's bundle id, with a suffix where the push type needs one.
     pub topic: String,
     /// `apns-push-type`.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub push_type: ApnsPushType,
     /// `apns-priority`; `None` sends no header, which APNs treats as 10.
     pub priority: Option<ApnsPriority>,
@@ -34,8 +37,10 @@ pub struct ApnsPush {
     /// `aps.sound`.
     pub sound: Option<String>,
     /// `aps.content-available`.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub content_available: bool,
     /// `aps.mutable-content`.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub mutable_content: bool,
     /// `aps.thread-id`.
     pub thread_id: Option<String>,
@@ -49,6 +54,8 @@ pub struct ApnsPush {
 
 /// The `aps.alert` dictionary.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct ApnsAlert {
     /// `title`.
     pub title: Option<String>,
@@ -61,14 +68,17 @@ pub struct ApnsAlert {
     /// `title-loc-key`.
     pub title_loc_key: Option<String>,
     /// `title-loc-args`.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub title_loc_args: Vec<String>,
     /// `subtitle-loc-key`.
     pub subtitle_loc_key: Option<String>,
     /// `subtitle-loc-args`.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub subtitle_loc_args: Vec<String>,
     /// `loc-key`.
     pub loc_key: Option<String>,
     /// `loc-args`.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub loc_args: Vec<String>,
 }
 
@@ -176,6 +186,8 @@ impl ApnsInterruptionLevel {
 /// One message through the FCM HTTP v1 API. Exactly one of `token`,
 /// `topic` and `condition` must be set.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct FcmPush {
     /// `message.token`.
     pub token: Option<String>,
@@ -186,6 +198,7 @@ pub struct FcmPush {
     /// `message.notification`.
     pub notification: Option<FcmNotification>,
     /// `message.data`.
+    #[cfg_attr(feature = "serde", serde(default))]
     pub data: BTreeMap<String, String>,
     /// `message.android`.
     pub android: Option<FcmAndroidConfig>,
@@ -197,6 +210,8 @@ pub struct FcmPush {
 
 /// `message.notification`.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct FcmNotification {
     /// `title`.
     pub title: Option<String>,
@@ -208,6 +223,8 @@ pub struct FcmNotification {
 
 /// `message.android`.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct FcmAndroidConfig {
     /// `android.priority`.
     pub priority: Option<AndroidPriority>,
