@@ -79,7 +79,7 @@ pub async fn publish(topic: &str, entities: usize, events_per_entity: usize) -> 
     let mut deliveries = Vec::with_capacity(entities * events_per_entity);
     for seq in 0..events_per_entity {
         for index in 0..entities {
-            deliveries.push(publisher.publish(&event(&entity(index), seq))?);
+            deliveries.push(publisher.publish(event(&entity(index), seq)).await?);
         }
     }
     for delivery in deliveries {
