@@ -173,9 +173,10 @@ impl Processor {
 
     fn count_enum_defaults(&self, event: &DispatchEvent) {
         for action in &event.actions {
-            let Action::CassandraWrite(write) = action;
-            if write.consistency == Some(Consistency::Unknown) {
-                self.telemetry.enum_default_used("consistency");
+            if let Action::CassandraWrite(write) = action {
+                if write.consistency == Some(Consistency::Unknown) {
+                    self.telemetry.enum_default_used("consistency");
+                }
             }
         }
     }

@@ -104,7 +104,7 @@ async fn run(args: &Args) -> anyhow::Result<bool> {
     for request in &plan.requests {
         let mut dispatcher = Dispatcher::new(&publisher);
         request.dispatch(&mut dispatcher, &run_id);
-        deliveries.extend(dispatcher.dispatch()?);
+        deliveries.extend(dispatcher.dispatch().await?);
     }
     let actions = plan.action_count();
     let events = deliveries.len();

@@ -98,7 +98,7 @@ pub(crate) fn body(author: &str, comment_id: i32) -> String {
 
 impl Request {
     /// Adds this request's actions to `dispatcher`, one entity per affected user or post.
-    pub(crate) fn dispatch(&self, dispatcher: &mut Dispatcher<'_>, run_id: &str) {
+    pub(crate) fn dispatch(&self, dispatcher: &mut Dispatcher, run_id: &str) {
         let bump = |statement: &str, user: &str| {
             write(
                 statement,
@@ -147,5 +147,6 @@ fn write(statement: &str, values: Vec<CqlValue>) -> Action {
         consistency: None,
         ttl_secs: None,
         timestamp_us: None,
+        serial_consistency: None,
     })
 }

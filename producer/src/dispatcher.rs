@@ -1,61 +1,72 @@
 //! The per-request collector of actions.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use offload_schemas::{Action, DispatchEvent};
 use uuid::Uuid;
 
-use crate::publisher::{Delivery, PublishError, Publisher};
+use crate::config::FullQueuePolicy;
+use crate::publisher::{Delivery, Publisher};
+use crate::trace::current_traceparent;
+use crate::validate::{validate_event, ValidationError};
 
-/// Errors of [`Dispatcher::dispatch`].
+/// Errors of [`Dispatcher::dispatch`] and [`Publisher::publish`]. Nothing
+/// was enqueued when one is returned.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DispatchError {
-    /// An action was added for an empty entity key.
-    #[error("entity_key is empty: every action needs the key of the entity it concerns")]
-    EmptyEntityKey,
-    /// Publishing one of the events failed; the events before it were enqueued.
-    #[error("publishing the event for entity `{entity_key}` failed")]
-    Publish {
-        /// Entity whose event failed.
-        entity_key: String,
-        /// Deliveries of the events enqueued before the failure, to await or report.
-        enqueued: Vec<Delivery>,
-        /// Why it failed.
-        #[source]
-        source: Box<PublishError>,
+    /// An event failed validation.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The queue had no room for the events within the policy's limits. The
+    /// events are returned so that the caller can retry or record them.
+    #[error("the producer queue is full ({} policy, waited {waited:?}); {} events were not enqueued", policy.label(), events.len())]
+    QueueFull {
+        /// The configured policy.
+        policy: FullQueuePolicy,
+        /// How long the dispatch waited for room.
+        waited: Duration,
+        /// The events that were not enqueued.
+        events: Vec<DispatchEvent>,
     },
-}
-
-impl std::fmt::Debug for Delivery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Delivery")
-            .field("event_id", &self.event_id())
-            .finish_non_exhaustive()
-    }
+    /// One dispatch produced more events than the queue can ever hold.
+    #[error(
+        "the dispatch has {count} events but queue.capacity is {capacity}; raise the capacity or split the request"
+    )]
+    TooManyEvents {
+        /// Events of the dispatch.
+        count: usize,
+        /// The queue's capacity.
+        capacity: usize,
+    },
+    /// The publisher's background task has stopped.
+    #[error("the publisher has stopped; create a new one")]
+    Closed,
 }
 
 /// Collects the actions of one request and publishes them when it ends.
 ///
 /// Actions of the same entity become one event, in the order they were
 /// added; entities are published in the order they first appeared.
-pub struct Dispatcher<'a> {
-    publisher: &'a Publisher,
+#[derive(Debug)]
+pub struct Dispatcher {
+    publisher: Publisher,
     entities: Vec<(String, Vec<Action>)>,
 }
 
-impl<'a> Dispatcher<'a> {
+impl Dispatcher {
     /// Starts an empty dispatcher for one request.
-    pub fn new(publisher: &'a Publisher) -> Dispatcher<'a> {
+    pub fn new(publisher: &Publisher) -> Dispatcher {
         Dispatcher {
-            publisher,
+            publisher: publisher.clone(),
             entities: Vec::new(),
         }
     }
 
     /// Adds `action` for the entity `entity_key`.
-    pub fn add(&mut self, entity_key: impl Into<String>, action: Action) -> &mut Self {
+    pub fn add(&mut self, entity_key: impl Into<String>, action: impl Into<Action>) -> &mut Self {
         let entity_key = entity_key.into();
+        let action = action.into();
         match self.entities.iter_mut().find(|(key, _)| *key == entity_key) {
             Some((_, actions)) => actions.push(action),
             None => self.entities.push((entity_key, vec![action])),
@@ -73,35 +84,34 @@ impl<'a> Dispatcher<'a> {
         self.entities.is_empty()
     }
 
-    /// Builds one event per entity and enqueues them all without waiting for
-    /// Kafka. Await the returned deliveries to learn the outcome.
-    pub fn dispatch(self) -> Result<Vec<Delivery>, DispatchError> {
-        if self.entities.iter().any(|(key, _)| key.is_empty()) {
-            return Err(DispatchError::EmptyEntityKey);
+    /// Builds one event per entity, validates them and enqueues all of them
+    /// or none, without waiting for Kafka. When the queue is full it waits
+    /// or fails as [`crate::QueueConfig::when_full`] says. Await the returned
+    /// deliveries to learn the outcome. The records carry the `traceparent`
+    /// of the current span.
+    pub async fn dispatch(self) -> Result<Vec<Delivery>, DispatchError> {
+        if self.entities.is_empty() {
+            return Err(ValidationError::NoActions.into());
         }
 
         let created_at_us = now_micros();
-        let mut deliveries = Vec::with_capacity(self.entities.len());
-        for (entity_key, actions) in self.entities {
-            let event = DispatchEvent {
+        let source_service = self.publisher.source_service();
+        let events: Vec<DispatchEvent> = self
+            .entities
+            .into_iter()
+            .map(|(entity_key, actions)| DispatchEvent {
                 event_id: Uuid::new_v4(),
                 entity_key,
                 created_at_us,
-                source_service: self.publisher.source_service().to_string(),
+                source_service: source_service.to_string(),
                 actions,
-            };
-            match self.publisher.publish(&event) {
-                Ok(delivery) => deliveries.push(delivery),
-                Err(source) => {
-                    return Err(DispatchError::Publish {
-                        entity_key: event.entity_key,
-                        enqueued: deliveries,
-                        source: Box::new(source),
-                    })
-                }
-            }
+            })
+            .collect();
+        for event in &events {
+            validate_event(event)?;
         }
-        Ok(deliveries)
+
+        self.publisher.enqueue(events, current_traceparent()).await
     }
 }
 

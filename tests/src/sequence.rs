@@ -26,6 +26,7 @@ pub fn event(entity: &str, seq: usize) -> DispatchEvent {
         statement: STATEMENT.0.into(),
         values: vec![CqlValue::Text(entity.into()), CqlValue::Int(seq as i32)],
         consistency: None,
+        serial_consistency: None,
         ttl_secs: None,
         timestamp_us: None,
     };

@@ -64,7 +64,7 @@ pub async fn publish_events(topic: &str, events: &[offload_schemas::DispatchEven
     let publisher = offload_producer::Publisher::new(config)?;
     let mut deliveries = Vec::with_capacity(events.len());
     for event in events {
-        deliveries.push(publisher.publish(event)?);
+        deliveries.push(publisher.publish(event.clone()).await?);
     }
     for delivery in deliveries {
         tokio::time::timeout(Duration::from_secs(30), delivery.wait())

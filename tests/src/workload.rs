@@ -53,6 +53,7 @@ pub fn event(entity: &str, seq: usize) -> DispatchEvent {
         consistency: None,
         ttl_secs: None,
         timestamp_us: None,
+        serial_consistency: None,
     };
     let count = CassandraWrite {
         statement: "count_event".into(),
@@ -60,6 +61,7 @@ pub fn event(entity: &str, seq: usize) -> DispatchEvent {
         consistency: None,
         ttl_secs: None,
         timestamp_us: None,
+        serial_consistency: None,
     };
     DispatchEvent {
         event_id: uuid::Uuid::new_v4(),
@@ -77,7 +79,7 @@ pub async fn publish(topic: &str, entities: usize, events_per_entity: usize) -> 
     let mut deliveries = Vec::with_capacity(entities * events_per_entity);
     for seq in 0..events_per_entity {
         for index in 0..entities {
-            deliveries.push(publisher.publish(&event(&entity(index), seq))?);
+            deliveries.push(publisher.publish(event(&entity(index), seq)).await?);
         }
     }
     for delivery in deliveries {

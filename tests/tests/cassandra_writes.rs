@@ -37,6 +37,7 @@ fn event(entity: &str, created_at_us: i64, statement: &str, values: Vec<CqlValue
             statement: statement.into(),
             values,
             consistency: None,
+            serial_consistency: None,
             ttl_secs: None,
             timestamp_us: None,
         })],

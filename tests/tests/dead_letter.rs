@@ -27,10 +27,14 @@ async fn poison_records_are_dead_lettered() -> anyhow::Result<()> {
 
     let codec = Codec::new();
     let mut unknown_statement = workload::event("entity-0001", 1);
-    let Action::CassandraWrite(write) = &mut unknown_statement.actions[0];
+    let Action::CassandraWrite(write) = &mut unknown_statement.actions[0] else {
+        unreachable!("workload events start with a Cassandra write")
+    };
     write.statement = "drop_everything".into();
     let mut wrong_type = workload::event("entity-0001", 2);
-    let Action::CassandraWrite(write) = &mut wrong_type.actions[0];
+    let Action::CassandraWrite(write) = &mut wrong_type.actions[0] else {
+        unreachable!("workload events start with a Cassandra write")
+    };
     write.values[1] = CqlValue::Text("not a number".into());
     let records: Vec<Vec<u8>> = vec![
         codec.encode(&workload::event("entity-0001", 0))?,

@@ -52,8 +52,9 @@ async fn metrics_report_a_known_run() -> anyhow::Result<()> {
     let codec = Codec::new();
     let mut newer_event = workload::event("entity-0000", 3);
     for action in &mut newer_event.actions {
-        let Action::CassandraWrite(write) = action;
-        write.consistency = Some(Consistency::LocalOne);
+        if let Action::CassandraWrite(write) = action {
+            write.consistency = Some(Consistency::LocalOne);
+        }
     }
     let records = vec![
         codec.encode(&workload::event("entity-0000", 0))?,

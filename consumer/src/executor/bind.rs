@@ -4,8 +4,10 @@
 use std::net::IpAddr;
 
 use offload_schemas::CqlValue;
-use scylla::frame::response::result::{ColumnType, NativeType};
-use scylla::value::{Counter, CqlTimestamp, CqlValue as DriverValue, MaybeUnset};
+use scylla::frame::response::result::{CollectionType, ColumnType, NativeType};
+use scylla::value::{
+    Counter, CqlDate, CqlDecimal, CqlTimestamp, CqlTimeuuid, CqlValue as DriverValue, CqlVarint, MaybeUnset,
+};
 
 /// A value ready to bind: unset, null, or a value of the column's type.
 pub(super) type BoundValue = MaybeUnset<Option<DriverValue>>;
@@ -19,112 +21,116 @@ pub(super) struct Mismatch {
     pub(super) column_type: String,
 }
 
+/// CQL `date` counts days from 2^31 days before the Unix epoch, so that the
+/// epoch is 2^31 (CQL binary protocol v4, section 6.17).
+const DATE_EPOCH_OFFSET: i64 = 1 << 31;
+
 /// Converts `value` to the type of a column of type `column`.
 pub(super) fn bind(value: &CqlValue, column: &ColumnType<'_>) -> Result<BoundValue, Mismatch> {
+    match value {
+        CqlValue::Unset => Ok(MaybeUnset::Unset),
+        CqlValue::Null => Ok(MaybeUnset::Set(None)),
+        _ => convert(value, column).map(|converted| MaybeUnset::Set(Some(converted))),
+    }
+}
+
+/// Converts a non-null value, recursing into collection elements.
+fn convert(value: &CqlValue, column: &ColumnType<'_>) -> Result<DriverValue, Mismatch> {
     let mismatch = || Mismatch {
-        value_type: type_name(value),
+        value_type: value.type_name(),
         column_type: format!("{column:?}"),
     };
 
-    let native = match (value, column) {
-        (CqlValue::Unset, _) => return Ok(MaybeUnset::Unset),
-        (CqlValue::Null, _) => return Ok(MaybeUnset::Set(None)),
-        (_, ColumnType::Native(native)) => native,
-        _ => return Err(mismatch()),
-    };
+    match (value, column) {
+        (
+            CqlValue::List(elements),
+            ColumnType::Collection {
+                typ: CollectionType::List(element),
+                ..
+            },
+        ) => Ok(DriverValue::List(convert_all(elements, element)?)),
+        (
+            CqlValue::Set(members),
+            ColumnType::Collection {
+                typ: CollectionType::Set(member),
+                ..
+            },
+        ) => Ok(DriverValue::Set(convert_all(members, member)?)),
+        (
+            CqlValue::Map(entries),
+            ColumnType::Collection {
+                typ: CollectionType::Map(key_type, value_type),
+                ..
+            },
+        ) => {
+            let entries = entries
+                .iter()
+                .map(|(key, value)| Ok((convert(key, key_type)?, convert(value, value_type)?)))
+                .collect::<Result<_, Mismatch>>()?;
+            Ok(DriverValue::Map(entries))
+        }
+        (_, ColumnType::Native(native)) => convert_native(value, native).ok_or_else(mismatch),
+        _ => Err(mismatch()),
+    }
+}
 
+fn convert_all(elements: &[CqlValue], column: &ColumnType<'_>) -> Result<Vec<DriverValue>, Mismatch> {
+    elements.iter().map(|element| convert(element, column)).collect()
+}
+
+/// Converts a scalar to a native column type, or returns `None` when it
+/// does not fit (wrong type, out of range, unparsable text).
+fn convert_native(value: &CqlValue, native: &NativeType) -> Option<DriverValue> {
     let converted = match (value, native) {
         (CqlValue::Boolean(b), NativeType::Boolean) => DriverValue::Boolean(*b),
 
         (CqlValue::Int(i), NativeType::Int) => DriverValue::Int(*i),
         (CqlValue::Int(i), NativeType::BigInt) => DriverValue::BigInt(i64::from(*i)),
         (CqlValue::Int(i), NativeType::Counter) => DriverValue::Counter(Counter(i64::from(*i))),
-        (CqlValue::Int(i), NativeType::SmallInt) => DriverValue::SmallInt(i16::try_from(*i).map_err(|_| mismatch())?),
-        (CqlValue::Int(i), NativeType::TinyInt) => DriverValue::TinyInt(i8::try_from(*i).map_err(|_| mismatch())?),
+        (CqlValue::Int(i), NativeType::SmallInt) => DriverValue::SmallInt(i16::try_from(*i).ok()?),
+        (CqlValue::Int(i), NativeType::TinyInt) => DriverValue::TinyInt(i8::try_from(*i).ok()?),
 
         (CqlValue::BigInt(i), NativeType::BigInt) => DriverValue::BigInt(*i),
         (CqlValue::BigInt(i), NativeType::Counter) => DriverValue::Counter(Counter(*i)),
         // CQL timestamps are milliseconds since the Unix epoch.
         (CqlValue::BigInt(i), NativeType::Timestamp) => DriverValue::Timestamp(CqlTimestamp(*i)),
-        (CqlValue::BigInt(i), NativeType::Int) => DriverValue::Int(i32::try_from(*i).map_err(|_| mismatch())?),
+        (CqlValue::BigInt(i), NativeType::Int) => DriverValue::Int(i32::try_from(*i).ok()?),
 
+        (CqlValue::CounterDelta(delta), NativeType::Counter) => DriverValue::Counter(Counter(*delta)),
+
+        (CqlValue::Float(f), NativeType::Float) => DriverValue::Float(*f),
         (CqlValue::Double(d), NativeType::Double) => DriverValue::Double(*d),
 
         (CqlValue::Text(s), NativeType::Text) => DriverValue::Text(s.clone()),
         (CqlValue::Text(s), NativeType::Ascii) if s.is_ascii() => DriverValue::Ascii(s.clone()),
-        (CqlValue::Text(s), NativeType::Uuid) => DriverValue::Uuid(s.parse().map_err(|_| mismatch())?),
-        (CqlValue::Text(s), NativeType::Inet) => DriverValue::Inet(s.parse::<IpAddr>().map_err(|_| mismatch())?),
+        (CqlValue::Text(s), NativeType::Uuid) => DriverValue::Uuid(s.parse().ok()?),
+        (CqlValue::Text(s), NativeType::Inet) => DriverValue::Inet(s.parse::<IpAddr>().ok()?),
 
         (CqlValue::Blob(b), NativeType::Blob) => DriverValue::Blob(b.clone()),
 
-        _ => return Err(mismatch()),
-    };
-    Ok(MaybeUnset::Set(Some(converted)))
-}
+        (CqlValue::Uuid(id), NativeType::Uuid) => DriverValue::Uuid(*id),
+        // Cassandra accepts only version 1 UUIDs in timeuuid columns.
+        (CqlValue::Uuid(id) | CqlValue::TimeUuid(id), NativeType::Timeuuid) if id.get_version_num() == 1 => {
+            DriverValue::Timeuuid(CqlTimeuuid::from(*id))
+        }
+        (CqlValue::TimeUuid(id), NativeType::Uuid) => DriverValue::Uuid(*id),
 
-fn type_name(value: &CqlValue) -> &'static str {
-    match value {
-        CqlValue::Null => "null",
-        CqlValue::Unset => "unset",
-        CqlValue::Boolean(_) => "boolean",
-        CqlValue::Int(_) => "int",
-        CqlValue::BigInt(_) => "bigint",
-        CqlValue::Double(_) => "double",
-        CqlValue::Text(_) => "text",
-        CqlValue::Blob(_) => "blob",
-    }
+        (CqlValue::Timestamp(ms), NativeType::Timestamp) => DriverValue::Timestamp(CqlTimestamp(*ms)),
+        (CqlValue::Date(days), NativeType::Date) => {
+            DriverValue::Date(CqlDate(u32::try_from(i64::from(*days) + DATE_EPOCH_OFFSET).ok()?))
+        }
+        (CqlValue::Decimal { unscaled, scale }, NativeType::Decimal) => {
+            DriverValue::Decimal(CqlDecimal::from_signed_be_bytes_slice_and_exponent(unscaled, *scale))
+        }
+        (CqlValue::Varint(bytes), NativeType::Varint) => {
+            DriverValue::Varint(CqlVarint::from_signed_bytes_be_slice(bytes))
+        }
+        (CqlValue::Inet(address), NativeType::Inet) => DriverValue::Inet(*address),
+
+        _ => return None,
+    };
+    Some(converted)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn native(native: NativeType) -> ColumnType<'static> {
-        ColumnType::Native(native)
-    }
-
-    #[test]
-    fn bigint_binds_to_counter_delta() {
-        let bound = bind(&CqlValue::BigInt(-4), &native(NativeType::Counter)).unwrap();
-
-        assert!(
-            matches!(bound, MaybeUnset::Set(Some(DriverValue::Counter(Counter(-4))))),
-            "{bound:?}"
-        );
-    }
-
-    #[test]
-    fn unset_and_null_stay_distinct() {
-        let unset = bind(&CqlValue::Unset, &native(NativeType::Text)).unwrap();
-        let null = bind(&CqlValue::Null, &native(NativeType::Text)).unwrap();
-
-        assert!(matches!(unset, MaybeUnset::Unset), "{unset:?}");
-        assert!(matches!(null, MaybeUnset::Set(None)), "{null:?}");
-    }
-
-    #[test]
-    fn text_into_int_column_is_a_mismatch() {
-        let error = bind(&CqlValue::Text("7".into()), &native(NativeType::Int)).unwrap_err();
-
-        assert_eq!(error.value_type, "text");
-        assert_eq!(error.column_type, "Native(Int)");
-    }
-
-    #[test]
-    fn out_of_range_narrowing_is_a_mismatch() {
-        let error = bind(&CqlValue::Int(40_000), &native(NativeType::SmallInt)).unwrap_err();
-
-        assert_eq!(error.value_type, "int");
-    }
-
-    #[test]
-    fn text_parses_into_uuid_column() {
-        let id = "7f1c3f5e-59b5-4c59-9d8e-0d5a4f0c1b2a";
-        let bound = bind(&CqlValue::Text(id.into()), &native(NativeType::Uuid)).unwrap();
-
-        let MaybeUnset::Set(Some(DriverValue::Uuid(bound_id))) = bound else {
-            panic!("expected a uuid, found {bound:?}");
-        };
-        assert_eq!(bound_id.to_string(), id);
-    }
-}
+mod tests;

@@ -20,7 +20,7 @@ pub struct ActionError {
     pub kind: &'static str,
     /// The cause.
     #[source]
-    pub source: CassandraError,
+    pub source: ExecuteError,
 }
 
 impl ActionError {
@@ -41,6 +41,48 @@ impl ActionError {
     }
 }
 
+/// Why one action failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecuteError {
+    /// The Cassandra write failed.
+    #[error(transparent)]
+    Cassandra(#[from] CassandraError),
+    /// The action is a push, and this worker has no push executors.
+    #[error("{kind} actions cannot run: push executors are not configured in this worker")]
+    PushNotConfigured {
+        /// The action's kind.
+        kind: &'static str,
+    },
+}
+
+impl ExecuteError {
+    /// Whether the same action may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ExecuteError::Cassandra(error) => error.is_retryable(),
+            ExecuteError::PushNotConfigured { .. } => false,
+        }
+    }
+
+    /// Returns the statement name if a non-idempotent write timed out with
+    /// an unknown outcome.
+    pub fn unknown_outcome_statement(&self) -> Option<&str> {
+        match self {
+            ExecuteError::Cassandra(error) => error.unknown_outcome_statement(),
+            ExecuteError::PushNotConfigured { .. } => None,
+        }
+    }
+
+    /// Short class of the failure for headers, logs and metric labels.
+    pub fn class(&self) -> &'static str {
+        match self {
+            ExecuteError::Cassandra(error) => error.class(),
+            ExecuteError::PushNotConfigured { .. } => "push_not_configured",
+        }
+    }
+}
+
 /// Runs the actions of events against their targets.
 pub struct Executor {
     cassandra: CassandraExecutor,
@@ -57,7 +99,12 @@ impl Executor {
     pub async fn execute_from(&self, event: &DispatchEvent, first: usize) -> Result<(), ActionError> {
         for (index, action) in event.actions.iter().enumerate().skip(first) {
             let result = match action {
-                Action::CassandraWrite(write) => self.cassandra.execute(event, write).await,
+                Action::CassandraWrite(write) => self.cassandra.execute(event, write).await.map_err(ExecuteError::from),
+                // NOTE: push actions are dead-lettered as permanent failures
+                // until the worker gets APNs and FCM executors.
+                Action::ApnsPush(_) | Action::FcmPush(_) => {
+                    Err(ExecuteError::PushNotConfigured { kind: action.kind() })
+                }
             };
             result.map_err(|source| ActionError {
                 event_id: event.event_id,

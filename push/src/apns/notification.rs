@@ -275,7 +275,7 @@ impl ApnsNotification {
     /// Checks what APNs would reject for certain, before anything is sent.
     pub fn check(&self) -> Result<(), Invalid> {
         let token = &self.device_token;
-        if token.is_empty() || token.len() % 2 != 0 || !token.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        if token.is_empty() || !token.len().is_multiple_of(2) || !token.bytes().all(|byte| byte.is_ascii_hexdigit()) {
             return Err(Invalid::BadDeviceToken {
                 token_suffix: token_suffix(token),
             });

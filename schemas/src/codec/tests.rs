@@ -1,38 +1,20 @@
+use std::sync::Arc;
+
+use apache_avro::types::Value;
 use apache_avro::Schema;
 use uuid::Uuid;
 
 use super::*;
-use crate::model::{Action, CassandraWrite, Consistency, CqlValue};
+use crate::model::{Action, CassandraWrite, Consistency, CqlValue, FcmPush};
+use crate::samples::{event_with_every_action, typical_event};
+use crate::DISPATCH_EVENT_HISTORY;
 
-fn sample_event() -> DispatchEvent {
-    DispatchEvent {
-        event_id: Uuid::from_u128(0x1234_5678_9abc_def0_1234_5678_9abc_def0),
-        entity_key: "user-42".into(),
-        created_at_us: 1_733_337_600_000_000,
-        source_service: "photos-api".into(),
-        actions: vec![Action::CassandraWrite(CassandraWrite {
-            statement: "bump_likes".into(),
-            values: vec![
-                CqlValue::Null,
-                CqlValue::Unset,
-                CqlValue::Boolean(true),
-                CqlValue::Int(-7),
-                CqlValue::BigInt(i64::MAX),
-                CqlValue::Double(0.25),
-                CqlValue::Text("héllo".into()),
-                CqlValue::Blob(vec![0, 1, 255]),
-            ],
-            consistency: Some(Consistency::LocalQuorum),
-            ttl_secs: Some(3600),
-            timestamp_us: None,
-        })],
-    }
-}
+mod compatibility;
 
 #[test]
 fn round_trip_keeps_every_field() {
     let codec = Codec::new();
-    let event = sample_event();
+    let event = event_with_every_action();
 
     let record = codec.encode(&event).unwrap();
     let decoded = codec.decode(&record).unwrap();
@@ -40,20 +22,85 @@ fn round_trip_keeps_every_field() {
     assert_eq!(decoded, event);
 }
 
+/// The hand-written encoder must produce exactly apache-avro's bytes. FCM
+/// data has at most one entry here because apache-avro writes maps in hash
+/// order.
+#[test]
+fn binary_encoding_equals_apache_avro() {
+    let codec = Codec::new();
+    let mut event = event_with_every_action();
+    for action in &mut event.actions {
+        if let Action::FcmPush(push) = action {
+            push.data.retain(|key, _| key == "kind");
+        }
+    }
+
+    let record = codec.encode(&event).unwrap();
+    let reference = crate::reference::encode_datum_via_value(codec.schema(), &event);
+
+    assert_eq!(&record[SINGLE_OBJECT_HEADER_LEN..], reference.as_slice());
+}
+
 #[test]
 fn encoding_starts_with_single_object_header() {
     let codec = Codec::new();
-    let record = codec.encode(&sample_event()).unwrap();
+    let record = codec.encode(&typical_event()).unwrap();
 
     assert_eq!(&record[..2], &[0xC3, 0x01]);
     let expected = codec.schema().fingerprint::<Rabin>().bytes;
     assert_eq!(&record[2..10], expected.as_slice());
+    assert_eq!(codec.wire_format(), WireFormat::SingleObject);
+}
+
+#[test]
+fn confluent_encoding_starts_with_magic_and_schema_id() {
+    let codec = Codec::new().with_wire_format(WireFormat::Confluent { schema_id: 300 });
+
+    let record = codec.encode(&typical_event()).unwrap();
+
+    assert_eq!(&record[..5], &[0, 0, 0, 1, 44]);
+    assert_eq!(codec.wire_format(), WireFormat::Confluent { schema_id: 300 });
+    assert_eq!(codec.decode(&record).unwrap(), typical_event());
+}
+
+#[test]
+fn confluent_record_decodes_once_its_schema_id_is_known() {
+    let writer = Codec::new().with_wire_format(WireFormat::Confluent { schema_id: 9 });
+    let record = writer.encode(&typical_event()).unwrap();
+    let reader = Codec::new();
+
+    let before = reader.decode(&record).unwrap_err();
+    reader.add_schema_id(9, Arc::new(reader.schema().clone()));
+    let after = reader.decode(&record).unwrap();
+
+    assert!(
+        matches!(before, DecodeError::RegistryNotConfigured { schema_id: 9 }),
+        "{before}"
+    );
+    assert_eq!(after, typical_event());
+}
+
+#[test]
+fn collection_of_collections_is_an_encode_error() {
+    let codec = Codec::new();
+    let mut event = typical_event();
+    event.actions = vec![Action::CassandraWrite(CassandraWrite::new(
+        "nested",
+        vec![CqlValue::List(vec![CqlValue::List(Vec::new())])],
+    ))];
+
+    let error = codec.encode(&event).unwrap_err();
+
+    assert!(
+        matches!(error, EncodeError::NotAnElement { value_type: "list", .. }),
+        "{error}"
+    );
 }
 
 #[test]
 fn decode_rejects_unknown_fingerprint() {
     let codec = Codec::new();
-    let mut record = codec.encode(&sample_event()).unwrap();
+    let mut record = codec.encode(&typical_event()).unwrap();
     record[2] ^= 0xFF;
 
     let error = codec.decode(&record).unwrap_err();
@@ -79,6 +126,10 @@ fn decode_rejects_empty_and_truncated_records() {
         codec.decode(&[0xC3, 0x01, 7]),
         Err(DecodeError::Truncated { len: 3 })
     ));
+    assert!(matches!(
+        codec.decode(&[0, 0, 1]),
+        Err(DecodeError::Truncated { len: 3 })
+    ));
 }
 
 #[test]
@@ -91,12 +142,13 @@ fn decode_reports_confluent_records_without_registry() {
         matches!(error, DecodeError::RegistryNotConfigured { schema_id: 300 }),
         "{error}"
     );
+    assert!(!error.is_retryable());
 }
 
 #[test]
 fn decode_rejects_corrupt_datum() {
     let codec = Codec::new();
-    let mut record = codec.encode(&sample_event()).unwrap();
+    let mut record = codec.encode(&typical_event()).unwrap();
     record.truncate(20);
 
     let error = codec.decode(&record).unwrap_err();
@@ -104,31 +156,91 @@ fn decode_rejects_corrupt_datum() {
     assert!(matches!(error, DecodeError::Datum(_)), "{error}");
 }
 
-/// A writer one version ahead: it knows a consistency level that the current
-/// schema lacks. The reader must fall back to the enum's default symbol.
 #[test]
-fn unknown_consistency_symbol_decodes_to_unknown() {
-    let newer_text = DISPATCH_EVENT_SCHEMA.replace(r#""LOCAL_ONE"],"#, r#""LOCAL_ONE", "LOCAL_SERIAL_SOMETHING"],"#);
-    assert_ne!(newer_text, DISPATCH_EVENT_SCHEMA, "the schema text changed shape");
-    let newer = Schema::parse_str(&newer_text).unwrap();
-    let current = Codec::new();
-    let writer = Codec::with_schemas(newer.clone(), Vec::new());
-    let reader = Codec::with_schemas(current.schema().clone(), vec![newer]);
+fn decode_rejects_inet_of_wrong_length() {
+    let codec = Codec::new();
+    let mut event = typical_event();
+    event.actions = vec![Action::CassandraWrite(CassandraWrite::new(
+        "inet",
+        vec![CqlValue::Inet("127.0.0.1".parse().unwrap())],
+    ))];
+    let mut record = codec.encode(&event).unwrap();
+    // The address is the last value: length 4 (zig-zag 8), 4 bytes, then
+    // the array end, the three null options and the actions' array end.
+    let position = record.len() - 4 - 5 - 1;
+    assert_eq!(record[position - 1], 8, "the inet address length");
+    record[position - 1] = 6;
+    record.remove(position);
 
-    let mut event = sample_event();
-    let Action::CassandraWrite(write) = &mut event.actions[0];
-    write.consistency = Some(Consistency::LocalOne);
-    let mut record = writer.encode(&event).unwrap();
-    // LOCAL_ONE is symbol 9 in both schemas; rewrite it to symbol 10, which
-    // only the newer schema has. Zig-zag 9 is 18 and 10 is 20.
-    let position = record
-        .windows(2)
-        .rposition(|pair| pair == [2, 18])
-        .expect("the union branch 1 followed by enum symbol 9");
-    record[position + 1] = 20;
+    let error = codec.decode(&record).unwrap_err();
 
-    let decoded = reader.decode(&record).unwrap();
+    assert!(
+        matches!(
+            error,
+            DecodeError::Invalid {
+                field: "values[].address",
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
 
-    let Action::CassandraWrite(write) = &decoded.actions[0];
-    assert_eq!(write.consistency, Some(Consistency::Unknown));
+#[test]
+fn fcm_data_keeps_every_entry() {
+    let codec = Codec::new();
+    let mut event = typical_event();
+    let push = FcmPush {
+        condition: Some("'a' in topics".into()),
+        data: (0..20).map(|i| (format!("key{i}"), format!("value{i}"))).collect(),
+        ..FcmPush::default()
+    };
+    event.actions = vec![Action::from(push.clone())];
+
+    let decoded = codec.decode(&codec.encode(&event).unwrap()).unwrap();
+
+    assert_eq!(decoded.actions, vec![Action::from(push)]);
+}
+
+#[test]
+fn feedback_round_trip_keeps_every_field() {
+    let codec = crate::FeedbackCodec::new();
+    let feedback = crate::PushFeedback {
+        platform: crate::PushPlatform::Apns,
+        token: "a1b2".into(),
+        reason: crate::FeedbackReason::Unregistered,
+        provider_reason: "Unregistered".into(),
+        provider_timestamp_ms: Some(1_733_337_600_000),
+        event_id: Uuid::from_u128(5),
+        reported_at_us: 1_733_337_600_000_123,
+    };
+
+    let record = codec.encode(&feedback);
+
+    assert_eq!(&record[..2], &[0xC3, 0x01]);
+    assert_eq!(codec.decode(&record).unwrap(), feedback);
+}
+
+#[test]
+fn consistency_symbols_keep_their_schema_positions() {
+    let schema: serde_json::Value = serde_json::from_str(DISPATCH_EVENT_SCHEMA).unwrap();
+    let symbols = compatibility::enum_symbols(&schema, "Consistency");
+
+    let model: Vec<&str> = Consistency::SYMBOLS.iter().map(|level| level.symbol()).collect();
+
+    assert_eq!(symbols, model);
+    assert_eq!(Consistency::LocalQuorum.index(), 7);
+}
+
+/// Re-encodes a value of `schema` with apache-avro, so tests can write
+/// records with other schema versions.
+fn single_object(schema: &Schema, value: Value) -> Vec<u8> {
+    let mut record = vec![0xC3, 0x01];
+    record.extend_from_slice(&fingerprint(schema));
+    record.extend(apache_avro::to_avro_datum(schema, value).unwrap());
+    record
+}
+
+fn history_v1() -> Schema {
+    Schema::parse_str(DISPATCH_EVENT_HISTORY[0]).unwrap()
 }

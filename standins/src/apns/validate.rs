@@ -251,7 +251,7 @@ fn topic_suffix(push_type: &str) -> Option<&'static str> {
 // NOTE: the upper bound of 200 digits is the stand-in's own; Apple documents none.
 fn check_device_token(token: &str) -> Result<(), Rejection> {
     let hex = token.bytes().all(|byte| byte.is_ascii_hexdigit());
-    if !hex || token.len() % 2 != 0 || !(64..=200).contains(&token.len()) {
+    if !hex || !token.len().is_multiple_of(2) || !(64..=200).contains(&token.len()) {
         return Err(reject(400, "BadDeviceToken"));
     }
     Ok(())
