@@ -330,6 +330,11 @@ impl Publisher {
         }
     }
 
+    /// Number of events in the queue, not yet handed to librdkafka.
+    pub fn queued(&self) -> usize {
+        self.inner.queue.max_capacity() - self.inner.queue.capacity()
+    }
+
     /// Number of events accepted but not yet acknowledged or failed.
     pub fn pending(&self) -> usize {
         self.inner.pending.load(Ordering::SeqCst)
