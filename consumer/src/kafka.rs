@@ -107,6 +107,9 @@ impl ConsumerContext for WorkerContext {
             Rebalance::Revoke(revoked) => self.release(consumer, &partitions_of(revoked)),
             Rebalance::Assign(assigned) => {
                 let partitions = partitions_of(assigned);
+                if partitions.is_empty() {
+                    return;
+                }
                 self.shared.lock().assign(&partitions);
                 self.telemetry.partitions_assigned(&partitions);
             }
@@ -115,9 +118,20 @@ impl ConsumerContext for WorkerContext {
     }
 
     fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
-        match result {
-            Ok(()) => self.telemetry.committed(offsets.count()),
-            Err(error) => self.telemetry.commit_failed(&error.to_string(), offsets.count()),
+        if let Err(error) = result {
+            self.telemetry.commit_failed(&error.to_string(), offsets.count());
+            return;
+        }
+        self.telemetry.committed(offsets.count());
+        let mut scheduler = self.shared.lock();
+        for element in offsets.elements() {
+            // A partition whose own commit failed carries its error here.
+            if element.error().is_err() {
+                continue;
+            }
+            if let Offset::Offset(offset) = element.offset() {
+                scheduler.confirm(&(element.topic().to_string(), element.partition()), offset);
+            }
         }
     }
 }

@@ -14,8 +14,8 @@ pub struct PartitionOffsets {
     in_flight: BTreeSet<i64>,
     /// One past the highest finished offset.
     next_after_finished: Option<i64>,
-    /// The last offset handed out for a commit.
-    committed: Option<i64>,
+    /// The highest offset Kafka confirmed as committed.
+    confirmed: Option<i64>,
     /// The highest offset received.
     highest_started: Option<i64>,
 }
@@ -63,15 +63,23 @@ impl PartitionOffsets {
         }
     }
 
-    /// Returns the watermark if it moved past the last committed offset, and
-    /// remembers it as committed.
-    pub fn take_committable(&mut self) -> Option<i64> {
+    /// Returns the watermark if it is past the offset Kafka last confirmed.
+    /// It is returned again on every call until [`PartitionOffsets::confirm`]
+    /// records it, so a commit that failed (for example during a rebalance)
+    /// is sent again.
+    pub fn committable(&self) -> Option<i64> {
         let watermark = self.watermark()?;
-        if self.committed.is_some_and(|committed| watermark <= committed) {
+        if self.confirmed.is_some_and(|confirmed| watermark <= confirmed) {
             return None;
         }
-        self.committed = Some(watermark);
         Some(watermark)
+    }
+
+    /// Records that Kafka confirmed a commit of `offset`.
+    pub fn confirm(&mut self, offset: i64) {
+        if self.confirmed.is_none_or(|confirmed| offset > confirmed) {
+            self.confirmed = Some(offset);
+        }
     }
 }
 
@@ -89,21 +97,24 @@ mod tests {
         offsets.finish(12);
         offsets.finish(13);
 
-        assert_eq!(offsets.take_committable(), Some(11));
+        assert_eq!(offsets.committable(), Some(11));
 
         offsets.finish(11);
         offsets.finish(14);
-        assert_eq!(offsets.take_committable(), Some(15));
+        assert_eq!(offsets.committable(), Some(15));
     }
 
     #[test]
-    fn committable_offset_is_reported_once() {
+    fn committable_offset_repeats_until_confirmed() {
         let mut offsets = PartitionOffsets::default();
         offsets.start(0);
         offsets.finish(0);
 
-        assert_eq!(offsets.take_committable(), Some(1));
-        assert_eq!(offsets.take_committable(), None);
+        assert_eq!(offsets.committable(), Some(1));
+        assert_eq!(offsets.committable(), Some(1));
+
+        offsets.confirm(1);
+        assert_eq!(offsets.committable(), None);
     }
 
     #[test]
@@ -111,7 +122,7 @@ mod tests {
         let mut offsets = PartitionOffsets::default();
         offsets.start(7);
 
-        assert_eq!(offsets.take_committable(), Some(7));
+        assert_eq!(offsets.committable(), Some(7));
         assert_eq!(offsets.in_flight(), 1);
     }
 
@@ -147,10 +158,11 @@ mod tests {
         let mut offsets = PartitionOffsets::default();
         offsets.start(20);
         offsets.finish(20);
-        assert_eq!(offsets.take_committable(), Some(21));
+        assert_eq!(offsets.committable(), Some(21));
+        offsets.confirm(21);
 
         // A replay from an older position after a seek must not lower it.
         offsets.start(4);
-        assert_eq!(offsets.take_committable(), None);
+        assert_eq!(offsets.committable(), None);
     }
 }

@@ -186,15 +186,23 @@ impl<T> Scheduler<T> {
         watermarks
     }
 
-    /// Returns the offsets to commit of the partitions whose watermark moved.
-    pub fn committable(&mut self) -> Vec<(Partition, i64)> {
+    /// Returns the offsets to commit of the partitions whose watermark is
+    /// past the offset Kafka last confirmed.
+    pub fn committable(&self) -> Vec<(Partition, i64)> {
         let mut due: Vec<(Partition, i64)> = self
             .partitions
-            .iter_mut()
-            .filter_map(|(partition, state)| Some((partition.clone(), state.offsets.take_committable()?)))
+            .iter()
+            .filter_map(|(partition, state)| Some((partition.clone(), state.offsets.committable()?)))
             .collect();
         due.sort();
         due
+    }
+
+    /// Records that Kafka confirmed a commit of `offset` for `partition`.
+    pub fn confirm(&mut self, partition: &Partition, offset: i64) {
+        if let Some(state) = self.partitions.get_mut(partition) {
+            state.offsets.confirm(offset);
+        }
     }
 
     /// Returns the partition to pause if `partition` just reached its window.

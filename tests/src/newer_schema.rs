@@ -72,7 +72,9 @@ fn find_symbols(node: &serde_json::Value, found: &mut Option<Vec<String>>) {
     match node {
         serde_json::Value::Object(map) => {
             let name = map.get("name").and_then(|name| name.as_str()).unwrap_or_default();
-            if name.ends_with("Consistency") && map.get("type").and_then(|kind| kind.as_str()) == Some("enum") {
+            if (name == "Consistency" || name.ends_with(".Consistency"))
+                && map.get("type").and_then(|kind| kind.as_str()) == Some("enum")
+            {
                 let symbols = map
                     .get("symbols")
                     .and_then(|symbols| symbols.as_array())

@@ -21,7 +21,6 @@ pub struct WorkerConfigBuilder {
     bootstrap_servers: String,
     contact_point: String,
     statements: Vec<(String, String, bool)>,
-    metrics_port: u16,
     request_timeout_secs: u64,
     kafka_settings: Vec<(String, String)>,
     run_settings: Vec<(String, String)>,
@@ -38,7 +37,6 @@ impl WorkerConfigBuilder {
             bootstrap_servers: kafka_bootstrap(),
             contact_point: cassandra_contact_point(),
             statements: Vec::new(),
-            metrics_port: free_port(),
             request_timeout_secs: 12,
             kafka_settings: Vec::new(),
             run_settings: Vec::new(),
@@ -82,19 +80,14 @@ impl WorkerConfigBuilder {
         self
     }
 
-    /// Port of the worker's /metrics endpoint on 127.0.0.1.
-    pub fn metrics_port(&self) -> u16 {
-        self.metrics_port
-    }
-
     /// Appends raw TOML text, for example to test how bad keys are reported.
     pub fn extra(mut self, toml: &str) -> Self {
         self.extra.push_str(toml);
         self
     }
 
-    /// Renders the TOML text.
-    pub fn render(&self) -> String {
+    /// Renders the TOML text, with the metrics endpoint on 127.0.0.1:`metrics_port`.
+    pub fn render(&self, metrics_port: u16) -> String {
         let mut text = format!(
             r#"[kafka]
 "bootstrap.servers" = "{bootstrap}"
@@ -123,7 +116,7 @@ kafka_connect_timeout_secs = 5
             topic = self.topic,
             dead_letter = self.dead_letter_topic,
             contact_point = self.contact_point,
-            metrics_port = self.metrics_port,
+            metrics_port = metrics_port,
             request_timeout_secs = self.request_timeout_secs,
             kafka_settings = self
                 .kafka_settings
@@ -148,6 +141,7 @@ kafka_connect_timeout_secs = 5
 /// A running `offload-worker` process; killed when dropped.
 pub struct WorkerProcess {
     child: Child,
+    metrics_port: u16,
     log: PathBuf,
     _folder: TempDir,
 }
@@ -157,7 +151,8 @@ impl WorkerProcess {
     pub fn spawn(config: &WorkerConfigBuilder) -> anyhow::Result<WorkerProcess> {
         let folder = tempfile::tempdir()?;
         let config_path = folder.path().join("worker.toml");
-        std::fs::write(&config_path, config.render())?;
+        let metrics_port = free_port();
+        std::fs::write(&config_path, config.render(metrics_port))?;
         let log = folder.path().join("worker.log");
         let log_file = std::fs::File::create(&log)?;
 
@@ -173,9 +168,15 @@ impl WorkerProcess {
 
         Ok(WorkerProcess {
             child,
+            metrics_port,
             log,
             _folder: folder,
         })
+    }
+
+    /// Port of this worker's /metrics endpoint on 127.0.0.1.
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics_port
     }
 
     /// Kills the worker with SIGKILL, as a crash would.

@@ -65,8 +65,8 @@ async fn metrics_report_a_known_run() -> anyhow::Result<()> {
     ];
     produce(&scenario.topic, &records).await?;
 
-    let port = config.metrics_port();
     let mut worker = WorkerProcess::spawn(&config)?;
+    let port = worker.metrics_port();
     if let Err(error) = wait_for_drain(&scenario.group, &scenario.topic, Duration::from_secs(60)).await {
         anyhow::bail!("{error}\nworker log:\n{}", worker.log_text());
     }

@@ -52,9 +52,12 @@ fn watermark_waits_for_slow_key() {
 
     scheduler.finish(&partition(0), fast.generation, fast.offset, &fast.key);
     assert_eq!(scheduler.committable(), vec![(partition(0), 0)]);
+    scheduler.confirm(&partition(0), 0);
 
     scheduler.finish(&partition(0), slow.generation, slow.offset, &slow.key);
     assert_eq!(scheduler.committable(), vec![(partition(0), 2)]);
+    scheduler.confirm(&partition(0), 2);
+    assert_eq!(scheduler.committable(), vec![]);
 }
 
 #[test]
