@@ -45,13 +45,15 @@ fn publisher(runtime: &Runtime) -> Publisher {
         capacity: 10_000,
         when_full: FullQueuePolicy::Fail,
     };
-    config.kafka.insert("queue.buffering.max.messages".into(), "1000000".into());
+    config
+        .kafka
+        .insert("queue.buffering.max.messages".into(), "1000000".into());
     config.kafka.insert("message.timeout.ms".into(), "600000".into());
     let _guard = runtime.enter();
     Publisher::new(config).expect("valid producer settings")
 }
 
-/// The typical request: the post gets two writes, its owner a push.
+/// Builds the typical request: two writes for the post, a push for its owner.
 fn typical_request(publisher: &Publisher, actions: &[Action]) -> Dispatcher {
     let mut dispatcher = Dispatcher::new(publisher);
     dispatcher
@@ -61,15 +63,31 @@ fn typical_request(publisher: &Publisher, actions: &[Action]) -> Dispatcher {
     dispatcher
 }
 
-/// Waits, untimed, until the background task took every event, then drops
-/// what librdkafka holds so memory stays flat.
-fn drain(runtime: &Runtime, publisher: &Publisher) {
-    runtime.block_on(async {
-        while publisher.queued() > 0 {
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        }
-    });
+/// Waits, untimed, until the background task took every event, then purges
+/// librdkafka's queue so that memory stays flat.
+async fn drain(publisher: &Publisher) {
+    while publisher.queued() > 0 {
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
     publisher.producer().purge(PurgeConfig::default().queue());
+}
+
+/// Dispatches `count` typical requests inside one task, as a request
+/// handler would, and returns the time of each dispatch.
+async fn timed_dispatches(publisher: &Publisher, actions: &[Action], count: usize) -> Vec<Duration> {
+    let mut samples = Vec::with_capacity(count);
+    for done in 0..count {
+        let dispatcher = typical_request(publisher, actions);
+        let started = Instant::now();
+        let deliveries = dispatcher.dispatch().await.expect("the queue has room");
+        samples.push(started.elapsed());
+        drop(deliveries);
+        if done % BURST == BURST - 1 {
+            drain(publisher).await;
+        }
+    }
+    drain(publisher).await;
+    samples
 }
 
 fn dispatch_benchmark(c: &mut Criterion) {
@@ -79,19 +97,8 @@ fn dispatch_benchmark(c: &mut Criterion) {
 
     c.bench_function("dispatch/typical_request", |b| {
         b.iter_custom(|iterations| {
-            let mut timed = Duration::ZERO;
-            for done in 0..iterations as usize {
-                let dispatcher = typical_request(&publisher, &actions);
-                let started = Instant::now();
-                let deliveries = runtime.block_on(dispatcher.dispatch()).expect("the queue has room");
-                timed += started.elapsed();
-                drop(deliveries);
-                if done % BURST == BURST - 1 {
-                    drain(&runtime, &publisher);
-                }
-            }
-            drain(&runtime, &publisher);
-            timed
+            let samples = runtime.block_on(timed_dispatches(&publisher, &actions, iterations as usize));
+            samples.iter().sum()
         })
     });
 }
@@ -101,18 +108,8 @@ fn latency_run() {
     let runtime = Runtime::new().expect("a tokio runtime");
     let publisher = publisher(&runtime);
     let actions = typical_actions();
-    let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
 
-    for done in 0..LATENCY_SAMPLES {
-        let dispatcher = typical_request(&publisher, &actions);
-        let started = Instant::now();
-        let deliveries = runtime.block_on(dispatcher.dispatch()).expect("the queue has room");
-        samples.push(started.elapsed());
-        drop(deliveries);
-        if done % BURST == BURST - 1 {
-            drain(&runtime, &publisher);
-        }
-    }
+    let mut samples = runtime.block_on(timed_dispatches(&publisher, &actions, LATENCY_SAMPLES));
 
     samples.sort();
     let percentile = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];

@@ -50,10 +50,10 @@ impl PublisherConfig {
 /// Size of the in-memory queue and what `dispatch()` does when it is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueConfig {
-    /// Events the queue holds before it counts as full. Events that
+    /// Maximum number of events in the queue. Events that
     /// librdkafka already accepted are no longer in it.
     pub capacity: usize,
-    /// What a dispatch does when the queue has no room for all its events.
+    /// The policy of a dispatch that finds no room for all its events.
     pub when_full: FullQueuePolicy,
 }
 
@@ -68,14 +68,14 @@ impl Default for QueueConfig {
     }
 }
 
-/// What a dispatch does when the queue is full. Either way nothing is
-/// dropped silently: a dispatch that gets no room returns
+/// The behaviour of a dispatch that finds the queue full. Neither policy
+/// drops anything silently, because a dispatch that gets no room returns
 /// [`crate::DispatchError::QueueFull`] with its events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FullQueuePolicy {
     /// Wait for room up to `max_wait`, then fail.
     Wait {
-        /// Longest time a dispatch waits for room.
+        /// Maximum time a dispatch waits for room.
         max_wait: Duration,
     },
     /// Fail at once.
@@ -83,7 +83,7 @@ pub enum FullQueuePolicy {
 }
 
 impl FullQueuePolicy {
-    /// The value of the `policy` metric label.
+    /// Returns the value of the `policy` metric label.
     pub(crate) fn label(self) -> &'static str {
         match self {
             FullQueuePolicy::Wait { .. } => "wait",

@@ -86,7 +86,7 @@ impl Dispatcher {
 
     /// Builds one event per entity, validates them and enqueues all of them
     /// or none, without waiting for Kafka. When the queue is full it waits
-    /// or fails as [`crate::QueueConfig::when_full`] says. Await the returned
+    /// or fails as [`crate::QueueConfig::when_full`] sets. Await the returned
     /// deliveries to learn the outcome. The records carry the `traceparent`
     /// of the current span.
     pub async fn dispatch(self) -> Result<Vec<Delivery>, DispatchError> {

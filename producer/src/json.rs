@@ -58,7 +58,7 @@ pub struct JsonLineError {
     /// Path of the offending field, such as `actions[0].action.fcm_push.data.badge`;
     /// empty when the line is not JSON at all.
     pub field: String,
-    /// What is wrong, as serde_json reports it.
+    /// The problem, as serde_json reports it.
     pub message: String,
 }
 

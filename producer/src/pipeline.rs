@@ -27,7 +27,7 @@ pub(crate) struct Queued {
     pub(crate) reply: oneshot::Sender<Result<Delivered, PublishError>>,
 }
 
-/// What the task needs.
+/// The task's queue receiver, producer, codec and counters.
 pub(crate) struct Pipeline {
     pub(crate) receiver: mpsc::Receiver<Queued>,
     pub(crate) producer: FutureProducer,

@@ -79,7 +79,7 @@ pub enum PublishError {
     },
 }
 
-/// Where a delivered event was written.
+/// The partition and offset of a delivered event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivered {
     /// Partition of the dispatch topic.
@@ -88,8 +88,8 @@ pub struct Delivered {
     pub offset: i64,
 }
 
-/// A publish in flight. Dropping it does not cancel the publish; a failure
-/// nobody awaits is still logged and counted.
+/// A publish in flight. Dropping it does not cancel the publish, and a
+/// failure that no caller awaits is still logged and counted.
 #[must_use = "a Delivery reports whether the event reached Kafka"]
 #[derive(Debug)]
 pub struct Delivery {
@@ -225,7 +225,7 @@ impl Publisher {
         &self.inner.topic
     }
 
-    /// The registry that holds the producer's metrics.
+    /// Returns the registry that contains the producer's metrics.
     pub fn metrics_registry(&self) -> &prometheus::Registry {
         &self.inner.registry
     }

@@ -68,10 +68,10 @@ pub enum ValidationError {
         entity_key: String,
         /// Such as `actions[0].custom_data_json`.
         field: String,
-        /// What is wrong.
+        /// The problem, as the JSON parser reports it.
         reason: String,
     },
-    /// A collection holds a value that cannot be a collection element.
+    /// A collection contains a value that cannot be a collection element.
     #[error(
         "entity `{entity_key}`, field `{field}`: a {value_type} cannot be a collection element; elements are scalars"
     )]
@@ -86,7 +86,7 @@ pub enum ValidationError {
 }
 
 impl ValidationError {
-    /// The path of the invalid field.
+    /// Returns the path of the invalid field.
     pub fn field(&self) -> &str {
         match self {
             ValidationError::EmptyEntityKey => "entity_key",
@@ -124,7 +124,7 @@ pub fn validate_event(event: &DispatchEvent) -> Result<(), ValidationError> {
     Ok(())
 }
 
-/// Where in the dispatch a check looks.
+/// The entity and action a check is looking at.
 struct Location<'a> {
     entity_key: &'a str,
     action: usize,

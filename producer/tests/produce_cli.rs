@@ -1,5 +1,5 @@
 //! `offload-produce` publishes JSON lines, reports bad lines with their
-//! number and field, and continues or stops as `--on-error` says.
+//! number and field, and continues or stops as `--on-error` sets.
 
 use std::process::Command;
 use std::time::Duration;
@@ -75,7 +75,7 @@ async fn continue_reports_bad_lines_and_publishes_the_rest() -> anyhow::Result<(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn stop_ends_the_run_at_the_first_bad_line() -> anyhow::Result<()> {
+async fn stop_ends_at_first_bad_line() -> anyhow::Result<()> {
     let topic = unique_name("cli");
     create_topic(&topic, 1).await?;
     let lines = vec![good(1), BAD_DATA.to_string(), good(2)];

@@ -4,7 +4,7 @@
 //! `encode/typical_event` is the codec's encoder, which writes the datum
 //! straight from the model. `encode/typical_event_via_value` builds
 //! apache-avro's generic `Value` tree and encodes it with schema
-//! validation, the way the codec encoded before; it is the baseline the
+//! validation, the way the codec encoded before. It is the baseline that the
 //! direct encoder is compared with in the same run.
 //!
 //! Run: `cargo bench -p offload-schemas --bench codec`.
@@ -24,7 +24,9 @@ fn codec_benchmark(c: &mut Criterion) {
     c.bench_function("encode/typical_event", |b| {
         b.iter(|| {
             buffer.clear();
-            codec.encode_into(std::hint::black_box(&event), &mut buffer).expect("the sample encodes");
+            codec
+                .encode_into(std::hint::black_box(&event), &mut buffer)
+                .expect("the sample encodes");
             std::hint::black_box(buffer.len())
         })
     });

@@ -25,7 +25,7 @@ pub const FCM_MAX_PAYLOAD_BYTES: usize = 4096;
 pub struct PayloadError {
     /// The field, for example `custom_data_json`.
     pub field: &'static str,
-    /// What is wrong with it.
+    /// The problem, in words.
     pub reason: String,
 }
 
@@ -213,7 +213,7 @@ mod tests {
     }
 
     #[test]
-    fn apns_custom_data_must_be_an_object_without_aps() {
+    fn apns_custom_data_rejects_aps_and_arrays() {
         let mut push = full_apns_push();
         push.custom_data_json = Some(r#"{"aps":{}}"#.into());
         let reserved = apns_payload(&push).unwrap_err();

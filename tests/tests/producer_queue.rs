@@ -27,8 +27,8 @@ fn config(topic: &str, capacity: usize, when_full: FullQueuePolicy, metrics: &Re
     config
 }
 
-/// The value of a counter or gauge with the given labels in the rendered
-/// text exposition, 0 when the line is absent.
+/// Reads a counter or gauge with the given labels from the rendered text
+/// exposition, or 0 when the line is absent.
 fn metric(registry: &Registry, name: &str, labels: &[(&str, &str)]) -> f64 {
     let text = prometheus::TextEncoder::new()
         .encode_to_string(&registry.gather())
@@ -57,7 +57,7 @@ fn ids_in_topic(topic: &str, expected: usize) -> anyhow::Result<Vec<Uuid>> {
 }
 
 #[tokio::test]
-async fn fail_policy_rejects_at_once_and_delivers_what_it_accepted() -> anyhow::Result<()> {
+async fn fail_policy_rejects_without_waiting() -> anyhow::Result<()> {
     let topic = unique_name("queue");
     create_topic(&topic, 1).await?;
     let metrics = Registry::new();
@@ -160,7 +160,7 @@ async fn wait_policy_waits_for_room_and_delivers_everything() -> anyhow::Result<
 /// longer than the policy allows fails with its events, and every accepted
 /// event reports its failure once librdkafka's message timeout passes.
 #[tokio::test]
-async fn wait_policy_deadline_fails_and_accepted_events_report_failure() -> anyhow::Result<()> {
+async fn wait_deadline_rejects_and_reports_failures() -> anyhow::Result<()> {
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let metrics = Registry::new();
     let policy = FullQueuePolicy::Wait {

@@ -16,7 +16,7 @@ async fn traceparent_continues_the_dispatching_span() -> anyhow::Result<()> {
     let subscriber =
         tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
     // The current-thread runtime polls this test on this thread, so a
-    // thread-local default subscriber sees every span.
+    // thread-local default subscriber records every span.
     let _default = tracing::subscriber::set_default(subscriber);
     let topic = unique_name("trace");
     create_topic(&topic, 1).await?;

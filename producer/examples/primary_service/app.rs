@@ -1,7 +1,7 @@
 //! The example service's routes and its dispatch middleware.
 //!
-//! A middleware gives every request an empty [`RequestActions`] extension;
-//! handlers add actions to it while they run; once the handler has built
+//! A middleware gives every request an empty [`RequestActions`] extension,
+//! and handlers add actions to it while they run. Once the handler has built
 //! its response, the middleware dispatches the actions (one event per
 //! entity) and only then returns the response. When the dispatch fails
 //! (invalid action, queue full for too long), the client gets 503 instead,

@@ -61,7 +61,7 @@ fn line_with_every_action_parses() {
 }
 
 #[test]
-fn fcm_data_value_that_is_not_a_string_names_the_field() {
+fn fcm_non_string_data_names_field() {
     let line = r#"{"actions": [{"entity_key": "u", "action": {"fcm_push": {"token": "t", "data": {"badge": 5}}}}]}"#;
 
     let error = parse_request(7, line).unwrap_err();

@@ -188,7 +188,7 @@ fn fcm_push_without_target_names_token() {
 }
 
 #[test]
-fn custom_data_that_is_not_an_object_names_the_field() {
+fn non_object_custom_data_names_field() {
     let push = ApnsPush {
         custom_data_json: Some("[1, 2]".into()),
         ..full_apns_push()

@@ -1,4 +1,4 @@
-//! The event model: what a primary service asks the worker to do.
+//! The event model: the work a primary service hands to the worker.
 //!
 //! - [`DispatchEvent`] and [`Action`]: the record on the dispatch topic.
 //! - [`cassandra`]: [`CassandraWrite`] and the bound values.
