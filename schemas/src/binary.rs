@@ -2,10 +2,10 @@
 //!
 //! Building apache-avro's generic `Value` tree and validating it against the
 //! schema costs more than the encoding itself, so the codec writes the datum
-//! directly, following the Avro 1.11 specification's "Binary Encoding":
-//! zig-zag varints for int and long, length-prefixed bytes and strings,
-//! the branch index before a union's value, and arrays and maps as one
-//! block of items followed by a zero count. The unit tests check that the
+//! directly. It follows the Avro 1.11 specification's "Binary Encoding":
+//! zig-zag varints for int and long, length-prefixed bytes and strings, the
+//! branch index before a union's value, and arrays and maps as one block of
+//! items followed by a zero count. The unit tests check that the
 //! output equals apache-avro's encoding of the same event.
 
 use uuid::Uuid;

@@ -11,7 +11,7 @@
 //!
 //! The decoder accepts both. It finds the writer schema by fingerprint among
 //! the versions this build ships (`avro/` and `avro/history/`), or by schema
-//! id among the ids it was told about, and resolves it against the current
+//! id among the ids added to it, and resolves it against the current
 //! reader schema. [`Codec::decode_with_registry`] also fetches unknown ids
 //! from a registry.
 
@@ -40,7 +40,7 @@ const CONFLUENT_MAGIC: u8 = 0;
 /// Length of the Confluent header: magic byte plus schema id.
 const CONFLUENT_HEADER_LEN: usize = 5;
 
-/// How a record frames its Avro datum.
+/// The framing of a record's Avro datum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WireFormat {
     /// Avro single-object encoding: `C3 01` and the schema fingerprint.
@@ -56,7 +56,7 @@ pub enum WireFormat {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncodeError {
-    /// A collection holds a value that cannot be an element.
+    /// A collection contains a value that cannot be an element.
     #[error("event {event_id}: a collection contains a {value_type}; elements must be scalars (no null, unset, counter delta or nested collection)")]
     NotAnElement {
         /// Id of the event.
@@ -193,7 +193,7 @@ impl Codec {
         self
     }
 
-    /// The format [`Codec::encode`] writes.
+    /// Returns the format that [`Codec::encode`] writes.
     pub fn wire_format(&self) -> WireFormat {
         match self.header.first() {
             Some(&CONFLUENT_MAGIC) => WireFormat::Confluent {
@@ -203,7 +203,7 @@ impl Codec {
         }
     }
 
-    /// The reader and writer schema.
+    /// Returns the reader and writer schema.
     pub fn schema(&self) -> &Schema {
         &self.schema
     }
@@ -323,7 +323,7 @@ impl Default for Codec {
     }
 }
 
-/// Where a record's writer schema comes from.
+/// The source of a record's writer schema.
 enum Framing<'r> {
     Known { writer: Arc<Schema>, datum: &'r [u8] },
     UnknownSchemaId { schema_id: u32 },

@@ -19,7 +19,7 @@ pub const APNS_MAX_VOIP_PAYLOAD_BYTES: usize = 5120;
 /// Maximum FCM message payload size in bytes, for notification and data messages alike.
 pub const FCM_MAX_PAYLOAD_BYTES: usize = 4096;
 
-/// A JSON field of a push action that does not hold what it must.
+/// A JSON field of a push action whose content is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("field `{field}` is invalid: {reason}")]
 pub struct PayloadError {

@@ -59,7 +59,7 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
-    /// Returns whether the call may succeed later (the registry was unreachable or answered 5xx).
+    /// Returns whether the call may succeed later: the registry was unreachable or returned 502 or 503.
     pub fn is_retryable(&self) -> bool {
         match self {
             RegistryError::Register { source, .. } | RegistryError::Fetch { source, .. } => source.retriable,
@@ -102,7 +102,7 @@ impl SchemaRegistry {
         })
     }
 
-    /// The registry's base URL.
+    /// Returns the registry's base URL.
     pub fn url(&self) -> &str {
         &self.url
     }

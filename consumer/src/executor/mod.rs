@@ -41,7 +41,7 @@ impl ActionError {
     }
 }
 
-/// Why one action failed.
+/// The cause of one action's failure.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExecuteError {

@@ -64,7 +64,7 @@ fn confluent_encoding_starts_with_magic_and_schema_id() {
 }
 
 #[test]
-fn confluent_record_decodes_once_its_schema_id_is_known() {
+fn confluent_record_decodes_after_add_schema_id() {
     let writer = Codec::new().with_wire_format(WireFormat::Confluent { schema_id: 9 });
     let record = writer.encode(&typical_event()).unwrap();
     let reader = Codec::new();

@@ -40,9 +40,9 @@ impl CassandraWrite {
 /// A bound value. The prepared statement's column type decides how it is sent.
 ///
 /// In JSON (feature `serde`) a value is an object with one key naming its
-/// type, such as `{"bigint": 5}` or `{"uuid": "…"}`; `"null"` and `"unset"`
-/// are strings, blobs and decimal digits are arrays of bytes, and maps are
-/// arrays of `[key, value]` pairs.
+/// type, such as `{"bigint": 5}` or `{"uuid": "…"}`. The values `"null"`
+/// and `"unset"` are strings. Blobs and decimal digits are arrays of bytes,
+/// and maps are arrays of `[key, value]` pairs.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
