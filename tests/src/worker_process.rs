@@ -1,7 +1,7 @@
 //! The worker binary as a child process, configured per test.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,9 @@ pub struct WorkerConfigBuilder {
     contact_point: String,
     statements: Vec<(String, String, bool)>,
     request_timeout_secs: u64,
+    /// librdkafka settings besides `bootstrap.servers` and `group.id`.
     kafka_settings: Vec<(String, String)>,
+    /// Keys of the `[worker]` table, as TOML values.
     run_settings: Vec<(String, String)>,
     extra: String,
 }
@@ -38,8 +40,14 @@ impl WorkerConfigBuilder {
             contact_point: cassandra_contact_point(),
             statements: Vec::new(),
             request_timeout_secs: 12,
-            kafka_settings: Vec::new(),
-            run_settings: Vec::new(),
+            kafka_settings: vec![
+                ("session.timeout.ms".into(), "10000".into()),
+                ("heartbeat.interval.ms".into(), "1000".into()),
+            ],
+            run_settings: vec![
+                ("commit_interval_ms".into(), "200".into()),
+                ("kafka_connect_timeout_secs".into(), "5".into()),
+            ],
             extra: String::new(),
         }
     }
@@ -62,16 +70,28 @@ impl WorkerConfigBuilder {
         self
     }
 
-    /// Sets a key of the `[worker]` table, for example `max_attempts`, to a TOML value.
+    /// Sets a key of the `[worker]` table, for example `max_attempts`, to a
+    /// TOML value, replacing the builder's default for that key.
     pub fn run_setting(mut self, key: &str, toml_value: &str) -> Self {
-        self.run_settings.push((key.into(), toml_value.into()));
+        set_or_replace(&mut self.run_settings, key, toml_value);
         self
     }
 
-    /// Sets a librdkafka consumer setting.
+    /// Sets a librdkafka consumer setting, replacing the builder's default for that key.
     pub fn kafka_setting(mut self, key: &str, value: &str) -> Self {
-        self.kafka_settings.push((key.into(), value.into()));
+        set_or_replace(&mut self.kafka_settings, key, value);
         self
+    }
+
+    /// The librdkafka settings of the `[kafka]` table, including
+    /// `bootstrap.servers` and `group.id`, as the worker receives them.
+    pub fn kafka_settings(&self) -> Vec<(String, String)> {
+        let mut settings = vec![
+            ("bootstrap.servers".to_string(), self.bootstrap_servers.clone()),
+            ("group.id".to_string(), self.group.clone()),
+        ];
+        settings.extend(self.kafka_settings.iter().cloned());
+        settings
     }
 
     /// Sets `cassandra.request_timeout_secs`.
@@ -92,8 +112,6 @@ impl WorkerConfigBuilder {
             r#"[kafka]
 "bootstrap.servers" = "{bootstrap}"
 "group.id" = "{group}"
-"session.timeout.ms" = 10000
-"heartbeat.interval.ms" = 1000
 {kafka_settings}
 [topics]
 dispatch = "{topic}"
@@ -108,8 +126,6 @@ request_timeout_secs = {request_timeout_secs}
 listen_address = "127.0.0.1:{metrics_port}"
 
 [worker]
-commit_interval_ms = 200
-kafka_connect_timeout_secs = 5
 "#,
             bootstrap = self.bootstrap_servers,
             group = self.group,
@@ -208,6 +224,16 @@ impl WorkerProcess {
         }
     }
 
+    /// Returns the exit status if the worker has exited, without waiting.
+    pub fn try_wait(&mut self) -> anyhow::Result<Option<ExitStatus>> {
+        Ok(self.child.try_wait()?)
+    }
+
+    /// The operating-system process id of the worker.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Everything the worker printed so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -227,6 +253,14 @@ impl Drop for WorkerProcess {
     }
 }
 
+/// Sets `key` to `value` in `settings`, in place when the key is already there.
+fn set_or_replace(settings: &mut Vec<(String, String)>, key: &str, value: &str) {
+    match settings.iter_mut().find(|(existing, _)| existing == key) {
+        Some(entry) => entry.1 = value.to_string(),
+        None => settings.push((key.to_string(), value.to_string())),
+    }
+}
+
 /// Returns a loopback port that was free a moment ago.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -236,21 +270,23 @@ fn free_port() -> u16 {
 }
 
 /// Finds the worker binary: `OFFLOAD_WORKER_BIN`, or `offload-worker` in the
-/// Cargo target folder the test binary runs from.
+/// Cargo target folder the running binary belongs to. Binaries live in
+/// `target/<profile>/` and test binaries in `target/<profile>/deps/`.
 pub fn worker_binary() -> anyhow::Result<PathBuf> {
     if let Ok(path) = std::env::var("OFFLOAD_WORKER_BIN") {
         return Ok(PathBuf::from(path));
     }
-    let test_binary = std::env::current_exe()?;
-    // Test binaries live in target/<profile>/deps/.
-    let profile_dir = test_binary
-        .parent()
-        .and_then(Path::parent)
-        .context("the test binary is not inside a Cargo target folder")?;
+    let running = std::env::current_exe()?;
+    let own_folder = running.parent().context("the running binary has no parent folder")?;
+    let profile_dir = if own_folder.ends_with("deps") {
+        own_folder.parent().unwrap_or(own_folder)
+    } else {
+        own_folder
+    };
     let worker = profile_dir.join("offload-worker");
     if !worker.exists() {
         bail!(
-            "{} does not exist; build it with `cargo build -p offload-consumer` or set OFFLOAD_WORKER_BIN",
+            "{} does not exist; build it with `cargo build -p offload-consumer` (add `--release` for benchmarks) or set OFFLOAD_WORKER_BIN",
             worker.display()
         );
     }
