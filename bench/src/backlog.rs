@@ -76,7 +76,7 @@ impl Backlog {
         }
     }
 
-    /// The row event `index` writes.
+    /// Returns the row that event `index` writes.
     pub fn row(&self, index: u64) -> Row {
         let entity = format!("entity-{:07}", index % self.entities);
         let seq = (index / self.entities) as i64;
@@ -87,12 +87,12 @@ impl Backlog {
         Row { entity, seq, body }
     }
 
-    /// The write timestamp of event `index`: its creation time, in microseconds.
+    /// Returns the write timestamp of event `index`: its creation time, in microseconds.
     pub fn timestamp_us(&self, index: u64) -> i64 {
         self.created_at_us + index as i64
     }
 
-    /// Event `index`: one insert of its row.
+    /// Builds event `index`: one insert of its row.
     pub fn event(&self, index: u64) -> DispatchEvent {
         let row = self.row(index);
         let write = CassandraWrite {

@@ -1,7 +1,8 @@
-//! The drain benchmark: a backlog of events with one Cassandra insert each,
-//! drained by the worker, against two limits measured in the same run on
-//! the same stack: a consumer that does nothing, and the same prepared
-//! insert executed directly with the worker's concurrency.
+//! The drain benchmark: the worker drains a backlog of events with one
+//! Cassandra insert each. Its rate is compared with two limits measured in
+//! the same run on the same stack. One is a consumer that does nothing, the
+//! other the same prepared insert executed directly with the worker's
+//! concurrency.
 //!
 //! The phases run one after another, so they do not compete with each
 //! other for the machine: create the topics and keyspace, publish the
@@ -67,7 +68,7 @@ pub struct DrainOptions {
     pub poll_interval: Duration,
     /// Whether to keep the topics, groups and keyspace after the run.
     pub keep: bool,
-    /// Where to copy the worker's log.
+    /// File to copy the worker's log to.
     pub worker_log: Option<PathBuf>,
 }
 
@@ -142,7 +143,7 @@ pub struct DrainReport {
 }
 
 impl DrainReport {
-    /// The smaller of the two limits, in events per second.
+    /// Returns the smaller of the two limits, in events per second.
     pub fn limit_per_second(&self) -> f64 {
         self.raw_consume
             .rate
@@ -150,7 +151,7 @@ impl DrainReport {
             .min(self.raw_insert.rate.per_second())
     }
 
-    /// The worker's rate divided by the smaller limit.
+    /// Returns the worker's rate divided by the smaller limit.
     pub fn ratio(&self) -> f64 {
         let limit = self.limit_per_second();
         if limit > 0.0 {
@@ -160,8 +161,8 @@ impl DrainReport {
         }
     }
 
-    /// Whether the run left exactly one correct row per event, no dead
-    /// letter, and a worker that stopped cleanly.
+    /// Returns whether the run left exactly one correct row per event, no
+    /// dead letter, and a worker that stopped cleanly.
     pub fn passed(&self) -> bool {
         self.verification.passed(self.options.events) && self.worker.stopped_cleanly
     }
@@ -254,8 +255,8 @@ async fn measure(options: &DrainOptions, names: &RunNames) -> anyhow::Result<Dra
     })
 }
 
-/// The worker's configuration: the test defaults with the shipped commit
-/// interval, the benchmark's statement and the requested settings.
+/// Builds the worker's configuration: the test defaults with the shipped
+/// commit interval, the benchmark's statement and the requested settings.
 fn worker_config(options: &DrainOptions, names: &RunNames) -> WorkerConfigBuilder {
     let mut config = WorkerConfigBuilder::new(&names.topic, &names.dead_letter_topic, &names.group)
         .statement(backlog::STATEMENT, &insert_cql(&names.keyspace, "events"), true)

@@ -46,7 +46,7 @@ fn parse_memory(status: &str) -> Option<Memory> {
 }
 
 /// Returns utime + stime, in clock ticks. They are fields 14 and 15 of the
-/// stat line; the command name (field 2) is in parentheses and may contain
+/// stat line. The command name (field 2) is in parentheses and may contain
 /// spaces, so counting starts after its closing parenthesis.
 fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     let after_name = &stat[stat.rfind(')')? + 1..];

@@ -22,7 +22,7 @@ const WORKER_DEFAULTS: [(&str, &str); 3] = [
 /// `[kafka]` table, because the worker stores and commits offsets itself.
 const WORKER_OVERRIDES: [(&str, &str); 2] = [("enable.auto.commit", "false"), ("enable.auto.offset.store", "false")];
 
-/// What the raw consumer measured.
+/// Results of the raw consumer.
 #[derive(Debug, Clone, Copy)]
 pub struct ConsumeRun {
     /// Records received, from the subscription to the last record.

@@ -20,7 +20,7 @@ use crate::rate::Rate;
 /// Client-side request timeout, as in the worker's default `cassandra.request_timeout_secs`.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(12);
 
-/// Where and how many rows to insert.
+/// Target table, row count, concurrency and time limit of the raw inserts.
 #[derive(Debug, Clone)]
 pub struct InsertPlan {
     /// Cassandra contact point, `host:port`.
@@ -37,12 +37,12 @@ pub struct InsertPlan {
     pub timeout: Duration,
 }
 
-/// What the raw inserts measured.
+/// Results of the raw inserts.
 #[derive(Debug, Clone)]
 pub struct InsertRun {
     /// Inserts that succeeded, over the time from the first request to the last response.
     pub rate: Rate,
-    /// Inserts that failed; they are not retried.
+    /// Inserts that failed. They are not retried.
     pub failed: u64,
     /// The first failure's message.
     pub first_error: Option<String>,

@@ -24,7 +24,7 @@ const SAMPLED_ROWS: u64 = 200;
 /// Client-side timeout of one range count.
 const COUNT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What the checks found.
+/// Results of the checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
     /// Rows in the worker's table.
@@ -38,8 +38,8 @@ pub struct Verification {
 }
 
 impl Verification {
-    /// Whether the table holds exactly one correct row per event and no
-    /// event was dead-lettered.
+    /// Returns whether the table contains exactly one correct row per event
+    /// and no event was dead-lettered.
     pub fn passed(&self, events: u64) -> bool {
         self.rows == events && self.sampled_wrong == 0 && self.dead_letters == 0
     }

@@ -35,11 +35,11 @@ pub struct WorkerPlan {
     pub timeout: Duration,
     /// Time between two reads of the group's offsets and the worker's memory.
     pub poll_interval: Duration,
-    /// Where to copy the worker's log, if anywhere.
+    /// File to copy the worker's log to, if any.
     pub log_copy: Option<PathBuf>,
 }
 
-/// What the worker run measured.
+/// Results of the worker run.
 #[derive(Debug, Clone)]
 pub struct WorkerRun {
     /// Records committed, from the process start until the committed
@@ -95,7 +95,7 @@ pub async fn drain(plan: &WorkerPlan) -> anyhow::Result<WorkerRun> {
     })
 }
 
-/// What was observed by the time the backlog was drained.
+/// Observations at the moment the backlog was drained.
 struct Progress {
     drained_after: Duration,
     first_commit_after: Option<Duration>,
@@ -145,7 +145,7 @@ async fn wait_for_drain(plan: &WorkerPlan, worker: &mut WorkerProcess, started: 
     }
 }
 
-/// Reads the group's offsets. A coordinator that is still loading answers
+/// Reads the group's offsets. A coordinator that is still loading returns
 /// NOT_COORDINATOR for a moment, so a failed read counts as no progress.
 async fn read_lags(plan: &WorkerPlan) -> Vec<PartitionLag> {
     let (bootstrap, group, topic) = (plan.bootstrap_servers.clone(), plan.group.clone(), plan.topic.clone());

@@ -83,7 +83,7 @@ impl WorkerConfigBuilder {
         self
     }
 
-    /// The librdkafka settings of the `[kafka]` table, including
+    /// Returns the librdkafka settings of the `[kafka]` table, including
     /// `bootstrap.servers` and `group.id`, as the worker receives them.
     pub fn kafka_settings(&self) -> Vec<(String, String)> {
         let mut settings = vec![
@@ -229,7 +229,7 @@ impl WorkerProcess {
         Ok(self.child.try_wait()?)
     }
 
-    /// The operating-system process id of the worker.
+    /// Returns the operating-system process id of the worker.
     pub fn id(&self) -> u32 {
         self.child.id()
     }
