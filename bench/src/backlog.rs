@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
-use offload_producer::{Delivery, PublishError, Publisher, PublisherConfig};
+use offload_producer::{Delivery, FullQueuePolicy, Publisher, PublisherConfig, QueueConfig};
 use offload_schemas::{Action, CassandraWrite, CqlValue, DispatchEvent};
 
 use crate::rate::Rate;
@@ -26,9 +26,12 @@ pub const WORKER_TABLE: &str =
 pub const RAW_TABLE: &str =
     "CREATE TABLE {ks}.raw_events (entity text, seq bigint, body text, PRIMARY KEY (entity, seq))";
 
-/// Deliveries awaited at most at once while publishing. It stays below
-/// librdkafka's default `queue.buffering.max.messages` (100,000).
+/// Deliveries not yet awaited, at most, while publishing. It bounds the
+/// harness's memory; the publisher's queue and librdkafka bound the rest.
 const MAX_PENDING_DELIVERIES: usize = 50_000;
+
+/// Events the publisher's in-memory queue holds in front of librdkafka.
+const PUBLISHER_QUEUE_CAPACITY: usize = 10_000;
 
 /// Returns the insert statement into `table` of `keyspace`.
 pub fn insert_cql(keyspace: &str, table: &str) -> String {
@@ -95,23 +98,17 @@ impl Backlog {
     /// Builds event `index`: one insert of its row.
     pub fn event(&self, index: u64) -> DispatchEvent {
         let row = self.row(index);
-        let write = CassandraWrite {
-            statement: STATEMENT.into(),
-            values: vec![
-                CqlValue::Text(row.entity.clone()),
-                CqlValue::BigInt(row.seq),
-                CqlValue::Text(row.body),
-            ],
-            consistency: None,
-            ttl_secs: None,
-            timestamp_us: None,
-        };
+        let values = vec![
+            CqlValue::Text(row.entity.clone()),
+            CqlValue::BigInt(row.seq),
+            CqlValue::Text(row.body),
+        ];
         DispatchEvent {
             event_id: uuid::Uuid::new_v4(),
             entity_key: row.entity,
             created_at_us: self.timestamp_us(index),
             source_service: "offload-bench".into(),
-            actions: vec![Action::CassandraWrite(write)],
+            actions: vec![Action::CassandraWrite(CassandraWrite::new(STATEMENT, values))],
         }
     }
 }
@@ -124,28 +121,26 @@ pub async fn publish(
     topic: &str,
     timeout: Duration,
 ) -> anyhow::Result<Rate> {
-    let publisher = Publisher::new(PublisherConfig::new(bootstrap_servers, topic, "offload-bench"))?;
+    let mut config = PublisherConfig::new(bootstrap_servers, topic, "offload-bench");
+    config.queue = QueueConfig {
+        capacity: PUBLISHER_QUEUE_CAPACITY,
+        when_full: FullQueuePolicy::Wait { max_wait: timeout },
+    };
+    let publisher = Publisher::new(config)?;
     let started = Instant::now();
     let deadline = started + timeout;
     let mut pending: VecDeque<Delivery> = VecDeque::with_capacity(MAX_PENDING_DELIVERIES);
     let mut acknowledged = 0;
 
     for index in 0..backlog.events {
-        let event = backlog.event(index);
-        loop {
-            check_deadline(deadline, timeout, acknowledged)?;
-            match publisher.publish(&event) {
-                Ok(delivery) => {
-                    pending.push_back(delivery);
-                    break;
-                }
-                // librdkafka's queue is full: wait for the oldest delivery, then enqueue again.
-                Err(PublishError::QueueFull { .. }) if !pending.is_empty() => {
-                    acknowledged += await_oldest(&mut pending, deadline).await?;
-                }
-                Err(error) => return Err(error).context("publishing the backlog failed"),
-            }
+        if Instant::now() >= deadline {
+            bail!("publishing the backlog timed out after {timeout:?} with {acknowledged} events acknowledged; raise --publish-timeout-secs");
         }
+        let delivery = publisher
+            .publish(backlog.event(index))
+            .await
+            .context("publishing the backlog failed")?;
+        pending.push_back(delivery);
         if pending.len() >= MAX_PENDING_DELIVERIES {
             acknowledged += await_oldest(&mut pending, deadline).await?;
         }
@@ -166,13 +161,6 @@ async fn await_oldest(pending: &mut VecDeque<Delivery>, deadline: Instant) -> an
         .await
         .context("publishing the backlog timed out; raise --publish-timeout-secs")??;
     Ok(1)
-}
-
-fn check_deadline(deadline: Instant, timeout: Duration, acknowledged: u64) -> anyhow::Result<()> {
-    if Instant::now() >= deadline {
-        bail!("publishing the backlog timed out after {timeout:?} with {acknowledged} events acknowledged; raise --publish-timeout-secs");
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -271,14 +271,24 @@ fn worker_config(options: &DrainOptions, names: &RunNames) -> WorkerConfigBuilde
     config
 }
 
-/// Drops the keyspace and deletes the topics and groups of the run.
+/// Drops the keyspace and deletes the topics and groups of the run. Every
+/// step runs even when an earlier one failed; the error names the first failure.
 async fn clean_up(names: &RunNames) -> anyhow::Result<()> {
+    let keyspace = drop_keyspace(&names.keyspace).await;
+    let kafka = delete_topics_and_groups(names).await;
+    keyspace.and(kafka)
+}
+
+async fn drop_keyspace(keyspace: &str) -> anyhow::Result<()> {
     let session = cassandra_session().await?;
     session
-        .query_unpaged(format!("DROP KEYSPACE IF EXISTS {}", names.keyspace), ())
+        .query_unpaged(format!("DROP KEYSPACE IF EXISTS {keyspace}"), ())
         .await
-        .with_context(|| format!("dropping keyspace {} failed", names.keyspace))?;
+        .with_context(|| format!("dropping keyspace {keyspace} failed"))?;
+    Ok(())
+}
 
+async fn delete_topics_and_groups(names: &RunNames) -> anyhow::Result<()> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", kafka_bootstrap())
         .create()?;
@@ -289,6 +299,7 @@ async fn clean_up(names: &RunNames) -> anyhow::Result<()> {
             anyhow::bail!("deleting topic {topic} failed: {code}");
         }
     }
+
     // The raw consumer never commits, so the broker may have forgotten its group.
     let groups = [names.group.as_str(), names.raw_group.as_str()];
     for result in admin.delete_groups(&groups, &options).await? {
