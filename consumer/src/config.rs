@@ -172,7 +172,7 @@ impl Default for RunConfig {
             max_attempts: None,
             kafka_connect_timeout_secs: 10,
             key_parallelism: true,
-            max_in_flight_per_partition: 200,
+            max_in_flight_per_partition: 2_000,
             max_concurrent_events: 256,
             revoke_timeout_ms: 10_000,
             shutdown_timeout_ms: 20_000,

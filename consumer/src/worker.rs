@@ -251,7 +251,7 @@ impl Worker {
     }
 }
 
-/// Builds the codec: the built-in schemas plus the configured writer schemas.
+/// Builds the codec: the shipped schema versions plus the configured writer schemas.
 fn codec(schemas: &SchemasConfig) -> Result<Codec, StartError> {
     let mut extra = Vec::with_capacity(schemas.writer_schema_files.len());
     for path in &schemas.writer_schema_files {
@@ -265,8 +265,7 @@ fn codec(schemas: &SchemasConfig) -> Result<Codec, StartError> {
         })?;
         extra.push(schema);
     }
-    let current = Codec::new();
-    Ok(Codec::with_schemas(current.schema().clone(), extra))
+    Ok(Codec::new().accepting(extra))
 }
 
 impl Runner {
@@ -274,18 +273,22 @@ impl Runner {
         let runner = self.clone();
         self.tasks.spawn(async move {
             let outcome = runner.processor.process(&job.payload).await;
-            let next = {
+            let (next, may_resume) = {
                 let mut scheduler = runner.shared.lock();
-                match outcome {
+                let next = match outcome {
                     Outcome::Finished => scheduler.finish(&job.partition, job.generation, job.offset, &job.key),
                     Outcome::Interrupted => {
                         scheduler.abandon(&job.partition, job.generation);
                         None
                     }
-                }
+                };
+                // Only a paused partition needs the run loop to look again.
+                (next, scheduler.paused() > 0)
             };
             runner.shared.finished.notify_all();
-            runner.finished.notify_one();
+            if may_resume {
+                runner.finished.notify_one();
+            }
             if let Some(next) = next {
                 runner.spawn(next);
             }

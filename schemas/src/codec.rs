@@ -174,6 +174,17 @@ impl Codec {
         }
     }
 
+    /// Returns this codec also accepting records written with `writers`,
+    /// for example a newer schema version rolled out to producers first.
+    pub fn accepting(mut self, writers: Vec<Schema>) -> Codec {
+        for writer in writers {
+            self.by_fingerprint
+                .entry(fingerprint(&writer))
+                .or_insert_with(|| Arc::new(writer));
+        }
+        self
+    }
+
     /// Returns this codec writing `format`. For the Confluent format, the
     /// schema id must be the registry's id of [`Codec::schema`], which
     /// [`SchemaRegistry::register`] returns; the codec also reads that id.
