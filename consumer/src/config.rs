@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
+use offload_push::{ApnsConfig, FcmConfig};
 use offload_schemas::Consistency;
 use serde::Deserialize;
 
@@ -60,6 +61,14 @@ pub struct WorkerConfig {
     /// The statement catalog: name → statement. Events refer to statements by name.
     #[serde(default)]
     pub statements: BTreeMap<String, StatementConfig>,
+    /// The APNs client. Without it, APNs push actions are dead-lettered as
+    /// `push_not_configured`.
+    #[serde(default)]
+    pub apns: Option<ApnsConfig>,
+    /// The FCM client. Without it, FCM push actions are dead-lettered as
+    /// `push_not_configured`.
+    #[serde(default)]
+    pub fcm: Option<FcmConfig>,
 }
 
 /// A librdkafka setting value; TOML numbers and booleans are accepted as-is.
@@ -95,6 +104,10 @@ pub struct TopicsConfig {
     pub dispatch: String,
     /// Topic for events that can never succeed, with the reason in headers.
     pub dead_letter: String,
+    /// Topic for `PushFeedback` records, keyed by device token: tokens that
+    /// APNs or FCM reported as no longer valid, for the primary service to
+    /// delete.
+    pub push_feedback: String,
 }
 
 impl Default for TopicsConfig {
@@ -102,6 +115,7 @@ impl Default for TopicsConfig {
         TopicsConfig {
             dispatch: "offload.dispatch".into(),
             dead_letter: "offload.dead-letter".into(),
+            push_feedback: "offload.push-feedback".into(),
         }
     }
 }
@@ -287,6 +301,41 @@ impl WorkerConfig {
     }
 }
 
+impl WorkerConfig {
+    /// Checks the `[apns]` and `[fcm]` tables and the feedback topic.
+    fn validate_push(&self) -> Result<(), ConfigError> {
+        let invalid = |error: offload_push::config::ConfigError| ConfigError::Invalid {
+            key: error.key.into(),
+            reason: error.reason,
+        };
+        if let Some(apns) = &self.apns {
+            apns.validate().map_err(invalid)?;
+        }
+        if let Some(fcm) = &self.fcm {
+            fcm.validate().map_err(invalid)?;
+        }
+        if self.apns.is_none() && self.fcm.is_none() {
+            return Ok(());
+        }
+        let topic = &self.topics.push_feedback;
+        if topic.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "topics.push_feedback".into(),
+                reason: "empty; name the topic that receives the tokens APNs and FCM report as gone".into(),
+            });
+        }
+        if *topic == self.topics.dispatch || *topic == self.topics.dead_letter {
+            return Err(ConfigError::Invalid {
+                key: "topics.push_feedback".into(),
+                reason: format!(
+                    "`{topic}` is also the dispatch or dead-letter topic; feedback records need a topic of their own"
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Returns whether `cql` is a data-modifying statement (DML).
 pub fn is_dml(cql: &str) -> bool {
     let first_word = cql.split_whitespace().next().unwrap_or_default();
@@ -383,6 +432,7 @@ impl WorkerConfig {
         if let Some(error) = statement_serial_level(self) {
             return Err(error);
         }
+        self.validate_push()?;
         if self.worker.max_in_flight_per_partition == 0 || self.worker.max_concurrent_events == 0 {
             return Err(ConfigError::Invalid {
                 key: "worker.max_in_flight_per_partition".into(),

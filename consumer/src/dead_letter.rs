@@ -60,13 +60,7 @@ impl DeadLetterProducer {
         topic: &str,
         group: &str,
     ) -> Result<DeadLetterProducer, KafkaError> {
-        let mut client = ClientConfig::new();
-        for (key, value) in kafka {
-            if is_connection_setting(key) {
-                client.set(key, value.to_string());
-            }
-        }
-        let producer = client.set("enable.idempotence", "true").set("acks", "all").create()?;
+        let producer = idempotent_producer_config(kafka).create()?;
 
         Ok(DeadLetterProducer {
             producer,
@@ -128,7 +122,21 @@ impl DeadLetterProducer {
     }
 }
 
-/// Whether a consumer setting also applies to the dead-letter producer.
+/// Returns the settings of an idempotent producer that waits for every
+/// in-sync replica, with the worker's connection settings
+/// (`bootstrap.servers` and security keys).
+pub(crate) fn idempotent_producer_config(kafka: &BTreeMap<String, KafkaValue>) -> ClientConfig {
+    let mut client = ClientConfig::new();
+    for (key, value) in kafka {
+        if is_connection_setting(key) {
+            client.set(key, value.to_string());
+        }
+    }
+    client.set("enable.idempotence", "true").set("acks", "all");
+    client
+}
+
+/// Whether a consumer setting also applies to the worker's producers.
 fn is_connection_setting(key: &str) -> bool {
     key == "bootstrap.servers"
         || key == "client.id"

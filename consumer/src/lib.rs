@@ -4,9 +4,10 @@
 //! - [`config`]: the worker's configuration file and environment overrides.
 //! - [`kafka`]: the consumer, its rebalance handling and offset commits.
 //! - [`offsets`]: a partition's lowest unfinished offset.
-//! - [`executor`]: runs the actions of an event (Cassandra writes) and
-//!   classifies failures as retryable or permanent.
+//! - [`executor`]: runs the actions of an event (Cassandra writes, APNs and
+//!   FCM pushes) and classifies failures as retryable or permanent.
 //! - [`dead_letter`]: publishes events that can never succeed, with the reason.
+//! - [`feedback`]: publishes device tokens that APNs or FCM reported gone.
 //! - [`lag`]: a group's committed offsets against the log end.
 //! - [`scheduler`]: per-key ordering, in-flight windows and pausing.
 //! - [`process`]: one record's decode, execution, retries and dead letter.
@@ -17,6 +18,7 @@
 pub mod config;
 pub mod dead_letter;
 pub mod executor;
+pub mod feedback;
 pub mod http;
 pub mod kafka;
 pub mod lag;

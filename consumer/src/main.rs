@@ -1,8 +1,8 @@
 //! `offload-worker`: consumes dispatch events and executes them.
 //!
 //! Exits 0 after a clean stop (SIGTERM or SIGINT), 1 when it cannot start
-//! (unreachable Kafka or Cassandra, invalid statement) and 2 on an invalid
-//! configuration.
+//! (unreachable Kafka or Cassandra, invalid statement, unreadable push
+//! credentials) and 2 on an invalid configuration.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -57,15 +57,18 @@ fn main() -> ExitCode {
         }
     };
     if args.check_config {
+        let configured = |present: bool| if present { "configured" } else { "not configured" };
         println!(
-            "configuration is valid: dispatch topic `{}`, group `{}`, statement catalog of {}",
+            "configuration is valid: dispatch topic `{}`, group `{}`, statement catalog of {}, APNs {}, FCM {}",
             config.topics.dispatch,
             config
                 .kafka
                 .get("group.id")
                 .map(ToString::to_string)
                 .unwrap_or_default(),
-            config.statements.len()
+            config.statements.len(),
+            configured(config.apns.is_some()),
+            configured(config.fcm.is_some()),
         );
         return ExitCode::SUCCESS;
     }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use offload_schemas::{Action, Codec, Consistency, DispatchEvent};
+use offload_schemas::{Codec, DispatchEvent};
 use rand::Rng;
 use rdkafka::message::OwnedMessage;
 use rdkafka::Message;
@@ -13,7 +13,7 @@ use tracing::{debug_span, error, Instrument};
 
 use crate::config::{RunConfig, UnknownOutcome};
 use crate::dead_letter::{DeadLetterProducer, Reason};
-use crate::executor::{ActionError, Executor};
+use crate::executor::{defaulted_enum_fields, ActionError, Executor};
 use crate::telemetry::Telemetry;
 
 /// End state of processing one record.
@@ -128,7 +128,9 @@ impl Processor {
             }
 
             next_action = failure.index;
-            let delay = backoff(&self.run, attempts);
+            // A provider's Retry-After is a floor: retrying earlier only
+            // earns another 429.
+            let delay = backoff(&self.run, attempts).max(failure.retry_after().unwrap_or_default());
             self.telemetry
                 .retry_scheduled(failure.kind, failure.class(), attempts, delay, &error_chain(&failure));
             tokio::select! {
@@ -174,12 +176,8 @@ impl Processor {
     }
 
     fn count_enum_defaults(&self, event: &DispatchEvent) {
-        for action in &event.actions {
-            if let Action::CassandraWrite(write) = action {
-                if write.consistency == Some(Consistency::Unknown) {
-                    self.telemetry.enum_default_used("consistency");
-                }
-            }
+        for field in event.actions.iter().flat_map(defaulted_enum_fields) {
+            self.telemetry.enum_default_used(field);
         }
     }
 

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use offload_push::PushOutcome;
 use prometheus::{
     exponential_buckets, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
@@ -15,6 +16,9 @@ use tracing::{info, warn};
 
 /// Dead-letter log lines per second; the metric counts every one.
 const DEAD_LETTER_LOGS_PER_SECOND: u64 = 10;
+
+/// Log lines per second about gone device tokens; the metric counts every one.
+const TOKEN_GONE_LOGS_PER_SECOND: u64 = 10;
 
 /// The worker's metrics and the registry that renders them.
 #[derive(Clone)]
@@ -34,7 +38,9 @@ pub struct Telemetry {
     consumer_lag: IntGaugeVec,
     enum_defaults: IntCounterVec,
     unknown_outcomes: IntCounterVec,
+    push_outcomes: IntCounterVec,
     dead_letter_logs: Arc<LogRateLimit>,
+    token_gone_logs: Arc<LogRateLimit>,
 }
 
 /// Lets through at most `per_second` log lines per second and counts the
@@ -126,7 +132,13 @@ impl Telemetry {
                 "Non-idempotent writes that timed out with an unknown outcome, by statement and decision.",
                 &["statement", "decision"],
             ),
+            push_outcomes: counter_vec(
+                "offload_push_outcomes_total",
+                "Push sends, by platform, outcome (delivered, retryable, permanent, token_gone) and the provider's reason.",
+                &["platform", "outcome", "reason"],
+            ),
             dead_letter_logs: Arc::new(LogRateLimit::new(DEAD_LETTER_LOGS_PER_SECOND)),
+            token_gone_logs: Arc::new(LogRateLimit::new(TOKEN_GONE_LOGS_PER_SECOND)),
             registry,
         };
         telemetry.register_all();
@@ -149,6 +161,7 @@ impl Telemetry {
             Box::new(self.consumer_lag.clone()),
             Box::new(self.enum_defaults.clone()),
             Box::new(self.unknown_outcomes.clone()),
+            Box::new(self.push_outcomes.clone()),
         ];
         for collector in collectors {
             self.registry.register(collector).expect("metric names are unique");
@@ -273,6 +286,29 @@ impl Telemetry {
             statement,
             decision, "non-idempotent write timed out and may or may not have been applied"
         );
+    }
+}
+
+impl Telemetry {
+    /// Counts the outcome of one push send. The labels come from
+    /// [`PushOutcome::labels`], which limits the reason to a short label.
+    pub fn push_outcome(&self, outcome: &PushOutcome) {
+        let [platform, class, reason] = outcome.labels();
+        self.push_outcomes
+            .with_label_values(&[platform.as_ref(), class.as_ref(), reason.as_ref()])
+            .inc();
+    }
+
+    /// A provider reported a device token gone, and its feedback record was
+    /// published. Logs at most [`TOKEN_GONE_LOGS_PER_SECOND`] lines a second;
+    /// `target` names only the token's last characters.
+    pub fn token_gone(&self, platform: &str, target: &str, reason: &str, feedback_topic: &str) {
+        if let Some(suppressed) = self.token_gone_logs.admit() {
+            info!(
+                platform,
+                target, reason, feedback_topic, suppressed, "device token is gone; published it to the feedback topic"
+            );
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use tracing::{info, warn};
 use crate::config::{SchemasConfig, WorkerConfig};
 use crate::dead_letter::DeadLetterProducer;
 use crate::executor::cassandra::StartError as CassandraStartError;
-use crate::executor::{CassandraExecutor, Executor};
+use crate::executor::{CassandraExecutor, Executor, PushExecutors, PushStartError};
 use crate::http::Health;
 use crate::kafka::{self, KafkaStartError, Shared, WorkerConsumer};
 use crate::process::{Outcome, Processor};
@@ -41,6 +41,9 @@ pub enum StartError {
     /// Kafka is unreachable, the topic is missing or a setting is invalid.
     #[error(transparent)]
     Kafka(#[from] KafkaStartError),
+    /// A push client or the feedback producer cannot be built.
+    #[error(transparent)]
+    Push(#[from] PushStartError),
     /// The dead-letter producer could not be created.
     #[error("invalid settings for the dead-letter producer")]
     DeadLetter(#[source] rdkafka::error::KafkaError),
@@ -83,14 +86,16 @@ struct Runner {
 }
 
 impl Worker {
-    /// Connects to Cassandra, prepares the statement catalog, creates the
-    /// consumer and subscribes to the dispatch topic.
+    /// Builds the push clients, connects to Cassandra, prepares the
+    /// statement catalog, creates the consumer and subscribes to the
+    /// dispatch topic.
     pub async fn start(
         config: &WorkerConfig,
         telemetry: Telemetry,
         health: Arc<Health>,
         shutdown: CancellationToken,
     ) -> Result<Worker, StartError> {
+        let push = PushExecutors::start(config, &telemetry)?;
         let cassandra = CassandraExecutor::connect(&config.cassandra, &config.statements).await?;
 
         let run = &config.worker;
@@ -113,7 +118,7 @@ impl Worker {
         info!(topic = %config.topics.dispatch, group = %group, key_parallelism = run.key_parallelism, "worker started");
 
         let processor = Processor {
-            executor: Executor::new(cassandra),
+            executor: Executor::new(cassandra, push),
             dead_letters,
             codec: codec(&config.schemas)?,
             run: run.clone(),

@@ -9,6 +9,7 @@
 pub mod faults;
 pub mod http;
 pub mod newer_schema;
+pub mod push;
 mod scenario;
 pub mod sequence;
 mod stack;

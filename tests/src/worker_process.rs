@@ -17,6 +17,7 @@ use crate::stack::{cassandra_contact_point, kafka_bootstrap};
 pub struct WorkerConfigBuilder {
     topic: String,
     dead_letter_topic: String,
+    push_feedback_topic: Option<String>,
     group: String,
     bootstrap_servers: String,
     contact_point: String,
@@ -35,6 +36,7 @@ impl WorkerConfigBuilder {
         WorkerConfigBuilder {
             topic: topic.into(),
             dead_letter_topic: dead_letter_topic.into(),
+            push_feedback_topic: None,
             group: group.into(),
             bootstrap_servers: kafka_bootstrap(),
             contact_point: cassandra_contact_point(),
@@ -100,7 +102,14 @@ impl WorkerConfigBuilder {
         self
     }
 
-    /// Appends raw TOML text, for example to test how bad keys are reported.
+    /// Sets `topics.push_feedback`.
+    pub fn push_feedback_topic(mut self, topic: &str) -> Self {
+        self.push_feedback_topic = Some(topic.into());
+        self
+    }
+
+    /// Appends raw TOML text after every table, for example `[apns]` and
+    /// `[fcm]` tables or bad keys to test how they are reported.
     pub fn extra(mut self, toml: &str) -> Self {
         self.extra.push_str(toml);
         self
@@ -116,6 +125,7 @@ impl WorkerConfigBuilder {
 [topics]
 dispatch = "{topic}"
 dead_letter = "{dead_letter}"
+{push_feedback}
 
 [cassandra]
 contact_points = ["{contact_point}"]
@@ -131,6 +141,11 @@ listen_address = "127.0.0.1:{metrics_port}"
             group = self.group,
             topic = self.topic,
             dead_letter = self.dead_letter_topic,
+            push_feedback = self
+                .push_feedback_topic
+                .as_ref()
+                .map(|topic| format!("push_feedback = \"{topic}\""))
+                .unwrap_or_default(),
             contact_point = self.contact_point,
             metrics_port = metrics_port,
             request_timeout_secs = self.request_timeout_secs,

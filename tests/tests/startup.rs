@@ -114,3 +114,24 @@ async fn unknown_config_key_is_named() -> anyhow::Result<()> {
     assert_clean_failure(&log);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreadable_apns_key_is_named() -> anyhow::Result<()> {
+    let missing_key = "/nonexistent/offload/AuthKey_ABC123DEFG.p8";
+    let config = WorkerConfigBuilder::new("dispatch", "dead-letter", &unique_name("group")).extra(&format!(
+        "\n[apns]\nauth = {{ method = \"token\", key_path = \"{missing_key}\", key_id = \"ABC123DEFG\", team_id = \"TEAM123456\" }}\n"
+    ));
+
+    let mut worker = WorkerProcess::spawn(&config)?;
+    let status = worker.wait(EXIT_DEADLINE)?;
+
+    let log = worker.log_text();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("the [apns] configuration cannot be used"), "{log}");
+    assert!(
+        log.contains(&format!("cannot read the APNs signing key `{missing_key}`")),
+        "{log}"
+    );
+    assert_clean_failure(&log);
+    Ok(())
+}

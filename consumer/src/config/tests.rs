@@ -172,3 +172,97 @@ fn dml_statements_are_accepted() {
     }
     assert!(!is_dml(""));
 }
+
+const PUSH: &str = r#"
+[apns]
+endpoint = "https://127.0.0.1:8443"
+public_roots = false
+extra_root_certificate_paths = ["ca.pem"]
+auth = { method = "token", key_path = "AuthKey.p8", key_id = "STANDIN001", team_id = "TEAM000001" }
+
+[fcm]
+service_account_key_path = "service-account.json"
+base_url = "https://127.0.0.1:8444"
+public_roots = false
+"#;
+
+#[test]
+fn push_tables_load_with_the_feedback_topic_default() {
+    Jail::expect_with(|jail| {
+        jail.create_file("worker.toml", &format!("{MINIMAL}{PUSH}"))?;
+
+        let config = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap();
+
+        let apns = config.apns.unwrap();
+        assert_eq!(apns.endpoint, "https://127.0.0.1:8443");
+        assert!(!apns.public_roots);
+        assert_eq!(apns.connections, 1);
+        let fcm = config.fcm.unwrap();
+        assert_eq!(fcm.base_url, "https://127.0.0.1:8444");
+        assert_eq!(fcm.service_account_key_path, Path::new("service-account.json"));
+        assert_eq!(config.topics.push_feedback, "offload.push-feedback");
+        Ok(())
+    });
+}
+
+#[test]
+fn push_tables_are_optional() {
+    Jail::expect_with(|jail| {
+        jail.create_file("worker.toml", MINIMAL)?;
+
+        let config = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap();
+
+        assert!(config.apns.is_none());
+        assert!(config.fcm.is_none());
+        Ok(())
+    });
+}
+
+#[test]
+fn invalid_push_setting_is_named() {
+    let cases = [
+        ("OFFLOAD_APNS__CONNECTIONS", "0", "apns.connections"),
+        ("OFFLOAD_APNS__TOKEN_REFRESH_SECS", "60", "apns.token_refresh_secs"),
+        ("OFFLOAD_APNS__ENDPOINT", "http://127.0.0.1:1", "apns.endpoint"),
+        ("OFFLOAD_FCM__BASE_URL", "fcm.example", "fcm.base_url"),
+        ("OFFLOAD_FCM__REQUEST_TIMEOUT_MS", "0", "fcm.request_timeout_ms"),
+        ("OFFLOAD_TOPICS__PUSH_FEEDBACK", "", "topics.push_feedback"),
+        (
+            "OFFLOAD_TOPICS__PUSH_FEEDBACK",
+            "offload.dispatch",
+            "topics.push_feedback",
+        ),
+    ];
+    for (variable, value, key) in cases {
+        Jail::expect_with(|jail| {
+            jail.create_file("worker.toml", &format!("{MINIMAL}{PUSH}"))?;
+            jail.set_env(variable, value);
+
+            let error = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap_err();
+
+            assert!(
+                error.to_string().contains(&format!("`{key}`")),
+                "{variable}={value}: {error}"
+            );
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn unknown_push_key_is_named() {
+    Jail::expect_with(|jail| {
+        jail.create_file("worker.toml", &format!("{MINIMAL}{PUSH}retry_after_secs = 5\n"))?;
+
+        let error = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap_err();
+
+        let message = format!(
+            "{error}: {}",
+            std::error::Error::source(&error)
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        );
+        assert!(message.contains("retry_after_secs"), "{message}");
+        Ok(())
+    });
+}

@@ -1,12 +1,24 @@
 //! Execution of an event's actions, and the classification of failures that
 //! decides between retrying and dead-lettering.
+//!
+//! - [`cassandra`]: catalog statements with bound values.
+//! - [`apns`] and [`fcm`]: push actions, converted into the clients' types.
+//! - [`push`]: push outcomes, their errors and the feedback of gone tokens.
 
+pub mod apns;
 mod bind;
 pub mod cassandra;
+pub mod fcm;
+pub mod push;
 
-use offload_schemas::{Action, DispatchEvent};
+use std::time::Duration;
 
+use offload_schemas::{Action, Consistency, DispatchEvent};
+
+pub use apns::ApnsExecutor;
 pub use cassandra::{CassandraError, CassandraExecutor};
+pub use fcm::FcmExecutor;
+pub use push::{PushError, PushExecutors, PushStartError};
 
 /// Failure of one action of an event.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +51,11 @@ impl ActionError {
     pub fn class(&self) -> &'static str {
         self.source.class()
     }
+
+    /// The minimum wait before the next attempt that the target asked for.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.source.retry_after()
+    }
 }
 
 /// The cause of one action's failure.
@@ -48,11 +65,16 @@ pub enum ExecuteError {
     /// The Cassandra write failed.
     #[error(transparent)]
     Cassandra(#[from] CassandraError),
-    /// The action is a push, and this worker has no push executors.
-    #[error("{kind} actions cannot run: push executors are not configured in this worker")]
+    /// The push failed.
+    #[error(transparent)]
+    Push(#[from] PushError),
+    /// The action is a push for a platform this worker has no configuration for.
+    #[error("{kind} actions cannot run: this worker has no [{table}] configuration; add the table or run these events on workers that have it")]
     PushNotConfigured {
         /// The action's kind.
         kind: &'static str,
+        /// The missing configuration table, `apns` or `fcm`.
+        table: &'static str,
     },
 }
 
@@ -61,7 +83,17 @@ impl ExecuteError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ExecuteError::Cassandra(error) => error.is_retryable(),
+            ExecuteError::Push(error) => error.is_retryable(),
             ExecuteError::PushNotConfigured { .. } => false,
+        }
+    }
+
+    /// The minimum wait before the next attempt that the target asked for
+    /// (a push provider's `Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ExecuteError::Push(error) => error.retry_after(),
+            ExecuteError::Cassandra(_) | ExecuteError::PushNotConfigured { .. } => None,
         }
     }
 
@@ -70,7 +102,7 @@ impl ExecuteError {
     pub fn unknown_outcome_statement(&self) -> Option<&str> {
         match self {
             ExecuteError::Cassandra(error) => error.unknown_outcome_statement(),
-            ExecuteError::PushNotConfigured { .. } => None,
+            ExecuteError::Push(_) | ExecuteError::PushNotConfigured { .. } => None,
         }
     }
 
@@ -78,6 +110,7 @@ impl ExecuteError {
     pub fn class(&self) -> &'static str {
         match self {
             ExecuteError::Cassandra(error) => error.class(),
+            ExecuteError::Push(error) => error.class(),
             ExecuteError::PushNotConfigured { .. } => "push_not_configured",
         }
     }
@@ -86,12 +119,19 @@ impl ExecuteError {
 /// Runs the actions of events against their targets.
 pub struct Executor {
     cassandra: CassandraExecutor,
+    apns: Option<ApnsExecutor>,
+    fcm: Option<FcmExecutor>,
 }
 
 impl Executor {
-    /// Creates an executor over the given targets.
-    pub fn new(cassandra: CassandraExecutor) -> Executor {
-        Executor { cassandra }
+    /// Creates an executor over the given targets; push actions of a
+    /// platform without an executor fail as [`ExecuteError::PushNotConfigured`].
+    pub fn new(cassandra: CassandraExecutor, push: PushExecutors) -> Executor {
+        Executor {
+            cassandra,
+            apns: push.apns,
+            fcm: push.fcm,
+        }
     }
 
     /// Executes the actions of `event` in order, starting at `first` so that a
@@ -100,11 +140,20 @@ impl Executor {
         for (index, action) in event.actions.iter().enumerate().skip(first) {
             let result = match action {
                 Action::CassandraWrite(write) => self.cassandra.execute(event, write).await.map_err(ExecuteError::from),
-                // NOTE: push actions are dead-lettered as permanent failures
-                // until the worker gets APNs and FCM executors.
-                Action::ApnsPush(_) | Action::FcmPush(_) => {
-                    Err(ExecuteError::PushNotConfigured { kind: action.kind() })
-                }
+                Action::ApnsPush(push) => match &self.apns {
+                    Some(apns) => apns.execute(event, index, push).await.map_err(ExecuteError::from),
+                    None => Err(ExecuteError::PushNotConfigured {
+                        kind: action.kind(),
+                        table: "apns",
+                    }),
+                },
+                Action::FcmPush(push) => match &self.fcm {
+                    Some(fcm) => fcm.execute(event, index, push).await.map_err(ExecuteError::from),
+                    None => Err(ExecuteError::PushNotConfigured {
+                        kind: action.kind(),
+                        table: "fcm",
+                    }),
+                },
             };
             result.map_err(|source| ActionError {
                 event_id: event.event_id,
@@ -114,5 +163,16 @@ impl Executor {
             })?;
         }
         Ok(())
+    }
+}
+
+/// Names the fields of `action` whose enum symbol came from a newer schema
+/// and is read as a default, for `offload_enum_defaults_total`.
+pub fn defaulted_enum_fields(action: &Action) -> Vec<&'static str> {
+    match action {
+        Action::CassandraWrite(write) if write.consistency == Some(Consistency::Unknown) => vec!["consistency"],
+        Action::CassandraWrite(_) => Vec::new(),
+        Action::ApnsPush(push) => apns::defaulted_enum_fields(push),
+        Action::FcmPush(push) => fcm::defaulted_enum_fields(push),
     }
 }
