@@ -136,7 +136,7 @@ pub(crate) fn idempotent_producer_config(kafka: &BTreeMap<String, KafkaValue>) -
     client
 }
 
-/// Whether a consumer setting also applies to the worker's producers.
+/// Returns whether a consumer setting also applies to the worker's producers.
 fn is_connection_setting(key: &str) -> bool {
     key == "bootstrap.servers"
         || key == "client.id"

@@ -46,7 +46,7 @@ impl FeedbackProducer {
         })
     }
 
-    /// The feedback topic.
+    /// Returns the feedback topic.
     pub fn topic(&self) -> &str {
         &self.topic
     }

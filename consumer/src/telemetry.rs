@@ -299,9 +299,9 @@ impl Telemetry {
             .inc();
     }
 
-    /// A provider reported a device token gone, and its feedback record was
-    /// published. Logs at most [`TOKEN_GONE_LOGS_PER_SECOND`] lines a second;
-    /// `target` names only the token's last characters.
+    /// Logs that a provider reported a device token gone and its feedback
+    /// record was published, at most [`TOKEN_GONE_LOGS_PER_SECOND`] lines a
+    /// second. `target` names only the token's last characters.
     pub fn token_gone(&self, platform: &str, target: &str, reason: &str, feedback_topic: &str) {
         if let Some(suppressed) = self.token_gone_logs.admit() {
             info!(

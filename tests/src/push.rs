@@ -33,7 +33,7 @@ extra_root_certificate_paths = [{ca}]
     )
 }
 
-/// A path as a TOML literal string; temporary folders contain no `'`.
+/// Returns a path as a TOML literal string. Temporary folders contain no `'`.
 fn toml_path(path: &Path) -> String {
     let text = path.display().to_string();
     assert!(!text.contains('\''), "path {text} cannot be a TOML literal string");

@@ -1,6 +1,6 @@
-//! Push actions end to end: events published through Kafka, the worker
-//! binary sending to the stand-in APNs and FCM servers in this process, and
-//! the outcomes read back from the stand-ins' records, the feedback topic,
+//! Push actions end to end. Events go through Kafka to the worker binary,
+//! which sends to stand-in APNs and FCM servers in this process. The tests
+//! read the outcomes back from the stand-ins' records, the feedback topic,
 //! the dead-letter topic and the group's committed offsets.
 
 use std::collections::BTreeMap;
@@ -78,7 +78,7 @@ impl PushScenario {
         Ok(())
     }
 
-    /// Every notification the stand-ins accepted, in arrival order.
+    /// Returns every notification the stand-ins accepted, in arrival order.
     fn recorded(&self) -> Vec<Recorded> {
         self.stand_ins.recorded(&RecordFilter::default())
     }
@@ -317,14 +317,14 @@ async fn pushes_reach_the_stand_ins_with_every_field() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn gone_tokens_become_feedback_and_invalid_messages_dead_letters() -> anyhow::Result<()> {
+async fn gone_and_invalid_push_outcomes() -> anyhow::Result<()> {
     const GONE_SINCE_MS: u64 = 1_733_400_000_123;
     let scenario = PushScenario::new(None).await?;
     scenario.stand_ins.unregister_apns(&apns_token(10), GONE_SINCE_MS);
     scenario.stand_ins.unregister_fcm(&fcm_token(10));
     let apns_gone = event("user-2", vec![Action::from(alert_push(&apns_token(10)))]);
     let fcm_gone = event("user-2", vec![Action::from(token_push(&fcm_token(10)))]);
-    // The FCM stand-in, like FCM, answers 400 INVALID_ARGUMENT to a
+    // The FCM stand-in, like FCM, responds 400 INVALID_ARGUMENT to a
     // registration token shorter than 20 characters.
     let fcm_invalid = event("user-2", vec![Action::from(token_push("short-token"))]);
     let delivered = event("user-2", vec![Action::from(alert_push(&apns_token(11)))]);
@@ -390,7 +390,7 @@ async fn gone_tokens_become_feedback_and_invalid_messages_dead_letters() -> anyh
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn retry_after_delays_the_retry_and_holds_the_entity() -> anyhow::Result<()> {
+async fn retry_after_holds_the_entity() -> anyhow::Result<()> {
     // The FCM stand-in reads its clock once per messages:send request, to
     // check the access token's expiry, so this clock timestamps requests.
     let requests: Arc<Mutex<Vec<Instant>>> = Arc::default();

@@ -41,10 +41,11 @@ impl ApnsExecutor {
 /// both are derived from the event id and `index`, so a replay carries the
 /// same ids and replaces the first notification on the device.
 ///
-/// Enum symbols from a newer schema (`Unknown`) become defaults: push type
-/// `alert`; no priority header (APNs then uses 10), or 5 for a background
-/// push, which APNs rejects at 10; no interruption level (the device shows
-/// the notification as `active`).
+/// Enum symbols from a newer schema (`Unknown`) become defaults. The push
+/// type becomes `alert`. The priority header is left out, so APNs uses 10,
+/// except for a background push, which gets 5 because APNs rejects 10 there.
+/// The interruption level is left out, so the device shows the notification
+/// as `active`.
 pub fn notification(push: &ApnsPush, event_id: Uuid, index: usize) -> Result<ApnsNotification, PushError> {
     let push_type = push_type(push.push_type);
     let priority = push.priority.and_then(|priority| match priority {

@@ -52,7 +52,8 @@ impl ActionError {
         self.source.class()
     }
 
-    /// The minimum wait before the next attempt that the target asked for.
+    /// Returns the minimum wait before the next attempt that the target
+    /// requested.
     pub fn retry_after(&self) -> Option<Duration> {
         self.source.retry_after()
     }
@@ -88,8 +89,8 @@ impl ExecuteError {
         }
     }
 
-    /// The minimum wait before the next attempt that the target asked for
-    /// (a push provider's `Retry-After`).
+    /// Returns the minimum wait before the next attempt that the target
+    /// requested (a push provider's `Retry-After`).
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ExecuteError::Push(error) => error.retry_after(),

@@ -1,6 +1,7 @@
-//! What the worker does with the outcome of a push: finish the action, retry
-//! it no earlier than the provider asked, dead-letter it, or publish the gone
-//! token to the feedback topic before finishing it.
+//! Push outcomes as action results. A delivered push finishes the action. A
+//! retryable one fails it as retryable, with the provider's `Retry-After`,
+//! and a permanent one fails it for the dead-letter topic. A gone token is
+//! published to the feedback topic before the action finishes.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -19,7 +20,7 @@ use crate::config::WorkerConfig;
 use crate::feedback::FeedbackProducer;
 use crate::telemetry::Telemetry;
 
-/// Why a push action failed.
+/// Failure of a push action.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PushError {
@@ -53,7 +54,7 @@ pub enum PushError {
         target: String,
         /// The provider's or the transport's reason.
         reason: Reason,
-        /// The minimum wait the provider asked for (`Retry-After`).
+        /// The minimum wait the provider requested (`Retry-After`).
         retry_after: Option<Duration>,
     },
     /// The provider reported the token gone, and the feedback record could
@@ -73,7 +74,7 @@ pub enum PushError {
 }
 
 impl PushError {
-    /// Whether the same action may succeed later.
+    /// Returns whether the same action may succeed later.
     pub fn is_retryable(&self) -> bool {
         match self {
             PushError::Transient { .. } | PushError::Feedback { .. } => true,
@@ -81,7 +82,8 @@ impl PushError {
         }
     }
 
-    /// The minimum wait before the next attempt that the provider asked for.
+    /// Returns the minimum wait before the next attempt that the provider
+    /// requested.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             PushError::Transient { retry_after, .. } => *retry_after,
@@ -100,7 +102,7 @@ impl PushError {
     }
 }
 
-/// The provider's name as people write it.
+/// Returns the provider's name as people write it.
 fn name(platform: Platform) -> &'static str {
     match platform {
         Platform::Apns => "APNs",
@@ -226,7 +228,7 @@ impl Outcomes {
                 timestamp,
             } => {
                 // A topic or condition has no token to delete, so a
-                // token-gone answer for one can only be a provider error.
+                // token-gone response for one can only be a provider error.
                 let Some(token) = recipient.token else {
                     return Err(PushError::Rejected {
                         platform,

@@ -107,7 +107,7 @@ fn minimal_push_gets_defaults_and_derived_ids() {
 }
 
 #[test]
-fn derived_ids_fill_only_what_the_event_leaves_out() {
+fn derived_ids_keep_given_ones() {
     let mut push = minimal_push();
     push.collapse_id = Some("given".into());
 

@@ -117,7 +117,7 @@ fn target_needs_exactly_one_field() {
 }
 
 #[test]
-fn android_section_without_collapse_key_gets_a_derived_one() {
+fn missing_collapse_key_is_derived() {
     let push = FcmPush {
         android: Some(FcmAndroidConfig::default()),
         ..token_push()
