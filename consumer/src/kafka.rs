@@ -122,7 +122,6 @@ impl ConsumerContext for WorkerContext {
             self.telemetry.commit_failed(&error.to_string(), offsets.count());
             return;
         }
-        self.telemetry.committed(offsets.count());
         let mut scheduler = self.shared.lock();
         for element in offsets.elements() {
             // A partition whose own commit failed carries its error here.

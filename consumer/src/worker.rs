@@ -210,11 +210,10 @@ impl Worker {
 
     fn commit(&self, mode: CommitMode) {
         let due = self.runner.shared.lock().committable();
-        if let Err(error) = kafka::commit(&self.consumer, &due, mode) {
-            self.runner
-                .processor
-                .telemetry
-                .commit_failed(&error.to_string(), due.len());
+        let telemetry = &self.runner.processor.telemetry;
+        match kafka::commit(&self.consumer, &due, mode) {
+            Ok(()) => telemetry.committed(due.len()),
+            Err(error) => telemetry.commit_failed(&error.to_string(), due.len()),
         }
     }
 
