@@ -36,7 +36,7 @@ pub fn entity(index: usize) -> String {
     format!("entity-{index:04}")
 }
 
-/// The body written for event `seq` of `entity`.
+/// Returns the body written for event `seq` of `entity`.
 pub fn body(entity: &str, seq: usize) -> String {
     format!("{entity}/event-{seq}")
 }
@@ -90,7 +90,7 @@ pub async fn publish(topic: &str, entities: usize, events_per_entity: usize) -> 
     Ok(())
 }
 
-/// The rows of `entity_events` as (entity, seq, body), sorted.
+/// Reads the rows of `entity_events` as (entity, seq, body), sorted.
 pub async fn read_events(session: &Session, keyspace: &str) -> anyhow::Result<Vec<(String, i32, String)>> {
     let mut rows: Vec<(String, i32, String)> = session
         .query_unpaged(format!("SELECT entity, seq, body FROM {keyspace}.entity_events"), ())
@@ -102,7 +102,7 @@ pub async fn read_events(session: &Session, keyspace: &str) -> anyhow::Result<Ve
     Ok(rows)
 }
 
-/// The counters of `entity_counts` as (entity, n), sorted.
+/// Reads the counters of `entity_counts` as (entity, n), sorted.
 pub async fn read_counts(session: &Session, keyspace: &str) -> anyhow::Result<Vec<(String, i64)>> {
     let mut rows: Vec<(String, i64)> = session
         .query_unpaged(format!("SELECT entity, n FROM {keyspace}.entity_counts"), ())

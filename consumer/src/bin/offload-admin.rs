@@ -1,7 +1,7 @@
 //! `offload-admin`: readiness probes and topic set-up for the local stack
 //! and for operators.
 //!
-//! - `kafka-ready`: waits until a broker answers a metadata request.
+//! - `kafka-ready`: waits until a broker responds to a metadata request.
 //! - `cassandra-ready`: waits until `SELECT release_version FROM system.local` succeeds.
 //! - `create-topic`: creates a topic, or checks an existing one.
 
@@ -27,7 +27,7 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Waits until a Kafka broker answers a metadata request.
+    /// Waits until a Kafka broker responds to a metadata request.
     KafkaReady {
         /// Kafka bootstrap servers, host:port[,host:port…].
         #[arg(long, default_value = "127.0.0.1:9092")]
@@ -36,7 +36,7 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         timeout_secs: u64,
     },
-    /// Waits until Cassandra answers `SELECT release_version FROM system.local`, and prints the version.
+    /// Waits until `SELECT release_version FROM system.local` succeeds on Cassandra, and prints the version.
     CassandraReady {
         /// CQL contact point, host:port.
         #[arg(long, default_value = "127.0.0.1:9042")]
