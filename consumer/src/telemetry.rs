@@ -146,7 +146,23 @@ impl Telemetry {
     }
 
     fn register_all(&self) {
-        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+        for collector in self.collectors() {
+            self.registry.register(collector).expect("metric names are unique");
+        }
+    }
+
+    /// Returns the name of every metric the worker exports, including the
+    /// ones that have no series yet. Histograms are listed by their base
+    /// name, without the `_bucket`, `_sum` and `_count` suffixes.
+    pub fn metric_names(&self) -> Vec<String> {
+        self.collectors()
+            .iter()
+            .flat_map(|collector| collector.desc().into_iter().map(|desc| desc.fq_name.clone()))
+            .collect()
+    }
+
+    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
             Box::new(self.events.clone()),
             Box::new(self.actions.clone()),
             Box::new(self.action_duration.clone()),
@@ -162,10 +178,7 @@ impl Telemetry {
             Box::new(self.enum_defaults.clone()),
             Box::new(self.unknown_outcomes.clone()),
             Box::new(self.push_outcomes.clone()),
-        ];
-        for collector in collectors {
-            self.registry.register(collector).expect("metric names are unique");
-        }
+        ]
     }
 
     /// Renders every metric in the Prometheus text format.
