@@ -17,6 +17,8 @@ use offload_push::{ApnsConfig, FcmConfig};
 use offload_schemas::Consistency;
 use serde::Deserialize;
 
+use crate::dml::check_dml;
+
 /// Errors of loading or checking the configuration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -130,6 +132,15 @@ pub struct CassandraConfig {
     pub connect_timeout_secs: u64,
     /// Client-side timeout of one request, in seconds.
     pub request_timeout_secs: u64,
+    /// Whether events may carry their own CQL text instead of naming a
+    /// catalog statement. Even then the text must be one INSERT, UPDATE or
+    /// DELETE, or a batch of them; anything else is dead-lettered.
+    pub allow_raw_dml: bool,
+    /// Raw statements kept prepared at once; the least recently used one is
+    /// dropped beyond it. Only used with `allow_raw_dml`.
+    pub raw_dml_cache_size: usize,
+    /// Consistency level of raw statements whose event gives none.
+    pub raw_dml_consistency: String,
 }
 
 impl Default for CassandraConfig {
@@ -138,6 +149,9 @@ impl Default for CassandraConfig {
             contact_points: vec!["127.0.0.1:9042".into()],
             connect_timeout_secs: 10,
             request_timeout_secs: 12,
+            allow_raw_dml: false,
+            raw_dml_cache_size: 1_000,
+            raw_dml_consistency: default_consistency(),
         }
     }
 }
@@ -225,14 +239,53 @@ pub enum UnknownOutcome {
     DeadLetter,
 }
 
-/// Writer schemas beyond the ones built in.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Writer schemas beyond the ones built in, and the schema registry.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SchemasConfig {
     /// Paths of `DispatchEvent` schema files (`.avsc`) that producers may
     /// write with, for example a newer version deployed to producers first.
     /// Records written with them are resolved against the worker's schema.
     pub writer_schema_files: Vec<std::path::PathBuf>,
+    /// Base URL of a Confluent-compatible schema registry, such as
+    /// `http://registry:8081`. The worker fetches the writer schemas of
+    /// records in the Confluent wire format (a zero byte and a schema id)
+    /// from it. Unset, such records are dead-lettered.
+    pub registry_url: Option<String>,
+    /// User name of HTTP basic authentication at the registry.
+    pub registry_username: Option<String>,
+    /// Password of HTTP basic authentication at the registry.
+    pub registry_password: Option<String>,
+    /// Timeout of one registry request, in seconds.
+    pub registry_timeout_secs: u64,
+}
+
+impl Default for SchemasConfig {
+    fn default() -> SchemasConfig {
+        SchemasConfig {
+            writer_schema_files: Vec::new(),
+            registry_url: None,
+            registry_username: None,
+            registry_password: None,
+            registry_timeout_secs: 10,
+        }
+    }
+}
+
+// The password stays out of logs and error messages.
+impl fmt::Debug for SchemasConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SchemasConfig")
+            .field("writer_schema_files", &self.writer_schema_files)
+            .field("registry_url", &self.registry_url)
+            .field("registry_username", &self.registry_username)
+            .field(
+                "registry_password",
+                &self.registry_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("registry_timeout_secs", &self.registry_timeout_secs)
+            .finish()
+    }
 }
 
 /// The metrics and health endpoint.
@@ -336,13 +389,63 @@ impl WorkerConfig {
     }
 }
 
-/// Returns whether `cql` is a data-modifying statement (DML).
-pub fn is_dml(cql: &str) -> bool {
-    let first_word = cql.split_whitespace().next().unwrap_or_default();
-    ["INSERT", "UPDATE", "DELETE", "BEGIN"]
-        .iter()
-        .any(|allowed| first_word.eq_ignore_ascii_case(allowed))
+impl WorkerConfig {
+    /// Checks the raw DML keys of `[cassandra]`.
+    fn validate_raw_dml(&self) -> Result<(), ConfigError> {
+        let cassandra = &self.cassandra;
+        if cassandra.raw_dml_cache_size == 0 {
+            return Err(ConfigError::Invalid {
+                key: "cassandra.raw_dml_cache_size".into(),
+                reason: "must be above 0".into(),
+            });
+        }
+        if Consistency::from_symbol(&cassandra.raw_dml_consistency).is_none() {
+            return Err(ConfigError::Invalid {
+                key: "cassandra.raw_dml_consistency".into(),
+                reason: format!(
+                    "`{}` is not a consistency level; use one of {CONSISTENCY_LEVELS}",
+                    cassandra.raw_dml_consistency
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks the schema registry keys of `[schemas]`.
+    fn validate_registry(&self) -> Result<(), ConfigError> {
+        let schemas = &self.schemas;
+        if let Some(url) = &schemas.registry_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Invalid {
+                    key: "schemas.registry_url".into(),
+                    reason: format!("`{url}` is not an http:// or https:// URL"),
+                });
+            }
+        }
+        if schemas.registry_password.is_some() && schemas.registry_username.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "schemas.registry_username".into(),
+                reason: "missing; basic authentication needs a user name with schemas.registry_password".into(),
+            });
+        }
+        if schemas.registry_url.is_none() && schemas.registry_username.is_some() {
+            return Err(ConfigError::Invalid {
+                key: "schemas.registry_url".into(),
+                reason: "missing; the registry credentials are set but no registry URL".into(),
+            });
+        }
+        if schemas.registry_timeout_secs == 0 {
+            return Err(ConfigError::Invalid {
+                key: "schemas.registry_timeout_secs".into(),
+                reason: "must be above 0".into(),
+            });
+        }
+        Ok(())
+    }
 }
+
+/// The levels a consistency key accepts, for error messages.
+const CONSISTENCY_LEVELS: &str = "ANY, ONE, TWO, THREE, QUORUM, ALL, LOCAL_QUORUM, EACH_QUORUM, LOCAL_ONE";
 
 /// Returns the error for the first statement whose serial consistency is invalid.
 fn statement_serial_level(config: &WorkerConfig) -> Option<ConfigError> {
@@ -413,17 +516,17 @@ impl WorkerConfig {
             });
         }
         for (name, statement) in &self.statements {
-            if !is_dml(&statement.cql) {
+            if let Err(error) = check_dml(&statement.cql) {
                 return Err(ConfigError::Invalid {
                     key: format!("statements.{name}.cql"),
-                    reason: "only INSERT, UPDATE, DELETE and BEGIN BATCH statements are allowed; schema changes (DDL), TRUNCATE and reads are rejected".into(),
+                    reason: format!("statement `{name}` is not a single DML statement: {error}"),
                 });
             }
             if Consistency::from_symbol(&statement.consistency).is_none() {
                 return Err(ConfigError::Invalid {
                     key: format!("statements.{name}.consistency"),
                     reason: format!(
-                        "`{}` is not a consistency level; use one of ANY, ONE, TWO, THREE, QUORUM, ALL, LOCAL_QUORUM, EACH_QUORUM, LOCAL_ONE",
+                        "`{}` is not a consistency level; use one of {CONSISTENCY_LEVELS}",
                         statement.consistency
                     ),
                 });
@@ -433,6 +536,8 @@ impl WorkerConfig {
             return Err(error);
         }
         self.validate_push()?;
+        self.validate_raw_dml()?;
+        self.validate_registry()?;
         if self.worker.max_in_flight_per_partition == 0 || self.worker.max_concurrent_events == 0 {
             return Err(ConfigError::Invalid {
                 key: "worker.max_in_flight_per_partition".into(),

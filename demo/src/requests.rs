@@ -148,5 +148,6 @@ fn write(statement: &str, values: Vec<CqlValue>) -> Action {
         ttl_secs: None,
         timestamp_us: None,
         serial_consistency: None,
+        cql: None,
     })
 }

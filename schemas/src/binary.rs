@@ -66,6 +66,7 @@ fn write_cassandra(out: &mut Vec<u8>, write: &CassandraWrite) -> Result<(), NotA
     write_optional(out, write.serial_consistency, |out, level| {
         write_long(out, i64::from(level.index()))
     });
+    write_optional_str(out, &write.cql);
     Ok(())
 }
 

@@ -36,7 +36,10 @@ pub const DISPATCH_EVENT_SCHEMA: &str = include_str!("../avro/dispatch_event.avs
 
 /// Earlier versions of the `DispatchEvent` schema, oldest first. The codec
 /// decodes records written with any of them.
-pub const DISPATCH_EVENT_HISTORY: &[&str] = &[include_str!("../avro/history/dispatch_event.v1.avsc")];
+pub const DISPATCH_EVENT_HISTORY: &[&str] = &[
+    include_str!("../avro/history/dispatch_event.v1.avsc"),
+    include_str!("../avro/history/dispatch_event.v2.avsc"),
+];
 
 /// The current schema of [`PushFeedback`], as JSON.
 pub const PUSH_FEEDBACK_SCHEMA: &str = include_str!("../avro/push_feedback.avsc");

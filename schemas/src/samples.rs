@@ -68,6 +68,7 @@ pub fn full_cassandra_write() -> CassandraWrite {
         ttl_secs: Some(3600),
         timestamp_us: Some(1_733_337_600_000_001),
         serial_consistency: Some(SerialConsistency::LocalSerial),
+        cql: None,
     }
 }
 
@@ -143,6 +144,11 @@ pub fn event_with_every_action() -> DispatchEvent {
             Action::from(full_fcm_push()),
             // Every optional field left out.
             Action::CassandraWrite(CassandraWrite::new("bare", Vec::new())),
+            Action::CassandraWrite(CassandraWrite::raw(
+                "raw_insert",
+                "INSERT INTO ks.t (id, note) VALUES (?, 'DROP TABLE x')",
+                vec![CqlValue::Int(1)],
+            )),
             Action::from(ApnsPush {
                 device_token: "00".into(),
                 topic: "com.example.photos.voip".into(),

@@ -27,6 +27,7 @@ pub fn event(entity: &str, seq: usize) -> DispatchEvent {
         values: vec![CqlValue::Text(entity.into()), CqlValue::Int(seq as i32)],
         consistency: None,
         serial_consistency: None,
+        cql: None,
         ttl_secs: None,
         timestamp_us: None,
     };

@@ -54,6 +54,7 @@ pub fn event(entity: &str, seq: usize) -> DispatchEvent {
         ttl_secs: None,
         timestamp_us: None,
         serial_consistency: None,
+        cql: None,
     };
     let count = CassandraWrite {
         statement: "count_event".into(),
@@ -62,6 +63,7 @@ pub fn event(entity: &str, seq: usize) -> DispatchEvent {
         ttl_secs: None,
         timestamp_us: None,
         serial_consistency: None,
+        cql: None,
     };
     DispatchEvent {
         event_id: uuid::Uuid::new_v4(),

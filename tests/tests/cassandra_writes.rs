@@ -38,6 +38,7 @@ fn event(entity: &str, created_at_us: i64, statement: &str, values: Vec<CqlValue
             values,
             consistency: None,
             serial_consistency: None,
+            cql: None,
             ttl_secs: None,
             timestamp_us: None,
         })],

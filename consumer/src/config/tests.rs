@@ -162,15 +162,123 @@ fn ddl_statement_is_rejected() {
 }
 
 #[test]
+fn catalog_batch_hiding_ddl_is_named() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "worker.toml",
+            &format!(
+                "{MINIMAL}\n[statements.sneaky]\ncql = \"BEGIN BATCH INSERT INTO ks.t (id) VALUES (?); DROP TABLE ks.t; APPLY BATCH\"\n"
+            ),
+        )?;
+
+        let error = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap_err();
+
+        let message = error.to_string();
+        assert!(message.contains("statements.sneaky.cql"), "{message}");
+        assert!(message.contains("`DROP`"), "{message}");
+        Ok(())
+    });
+}
+
+#[test]
 fn dml_statements_are_accepted() {
     for cql in [
-        "INSERT INTO ks.t (id) VALUES (?)",
+        "INSERT INTO ks.t (id, body) VALUES (?, 'DROP TABLE x')",
         "  update ks.t SET c = ? WHERE id = ?",
         "DELETE FROM ks.t WHERE id = ?",
+        "BEGIN UNLOGGED BATCH INSERT INTO ks.t (id) VALUES (?); DELETE FROM ks.u WHERE id = ?; APPLY BATCH",
     ] {
-        assert!(is_dml(cql), "{cql}");
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "worker.toml",
+                &format!("{MINIMAL}\n[statements.fine]\ncql = \"{cql}\"\n"),
+            )?;
+
+            let config = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap();
+
+            assert_eq!(config.statements["fine"].cql, cql);
+            Ok(())
+        });
     }
-    assert!(!is_dml(""));
+}
+
+#[test]
+fn raw_dml_is_off_by_default_and_settable_by_environment() {
+    Jail::expect_with(|jail| {
+        jail.create_file("worker.toml", MINIMAL)?;
+        let defaults = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap();
+        jail.set_env("OFFLOAD_CASSANDRA__ALLOW_RAW_DML", "true");
+        jail.set_env("OFFLOAD_CASSANDRA__RAW_DML_CACHE_SIZE", "5");
+
+        let overridden = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap();
+
+        assert!(!defaults.cassandra.allow_raw_dml);
+        assert_eq!(defaults.cassandra.raw_dml_cache_size, 1_000);
+        assert_eq!(defaults.cassandra.raw_dml_consistency, "LOCAL_QUORUM");
+        assert!(overridden.cassandra.allow_raw_dml);
+        assert_eq!(overridden.cassandra.raw_dml_cache_size, 5);
+        Ok(())
+    });
+}
+
+#[test]
+fn invalid_raw_dml_settings_are_named() {
+    for (table, key) in [
+        ("raw_dml_cache_size = 0", "cassandra.raw_dml_cache_size"),
+        ("raw_dml_consistency = \"MOSTLY\"", "cassandra.raw_dml_consistency"),
+    ] {
+        Jail::expect_with(|jail| {
+            jail.create_file("worker.toml", &format!("{MINIMAL}\n[cassandra]\n{table}\n"))?;
+
+            let error = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap_err();
+
+            assert!(error.to_string().contains(key), "{error}");
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn registry_settings_load_and_hide_the_password() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "worker.toml",
+            &format!(
+                "{MINIMAL}\n[schemas]\nregistry_url = \"http://127.0.0.1:8081\"\nregistry_username = \"worker\"\n"
+            ),
+        )?;
+        jail.set_env("OFFLOAD_SCHEMAS__REGISTRY_PASSWORD", "hunter2");
+
+        let config = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap();
+
+        assert_eq!(config.schemas.registry_url.as_deref(), Some("http://127.0.0.1:8081"));
+        assert_eq!(config.schemas.registry_username.as_deref(), Some("worker"));
+        assert_eq!(config.schemas.registry_password.as_deref(), Some("hunter2"));
+        assert!(!format!("{config:?}").contains("hunter2"));
+        Ok(())
+    });
+}
+
+#[test]
+fn invalid_registry_settings_are_named() {
+    for (table, key) in [
+        ("registry_url = \"127.0.0.1:8081\"", "schemas.registry_url"),
+        (
+            "registry_url = \"http://127.0.0.1:8081\"\nregistry_password = \"secret\"",
+            "schemas.registry_username",
+        ),
+        ("registry_username = \"worker\"", "schemas.registry_url"),
+        ("registry_timeout_secs = 0", "schemas.registry_timeout_secs"),
+    ] {
+        Jail::expect_with(|jail| {
+            jail.create_file("worker.toml", &format!("{MINIMAL}\n[schemas]\n{table}\n"))?;
+
+            let error = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap_err();
+
+            assert!(error.to_string().contains(key), "{table}: {error}");
+            Ok(())
+        });
+    }
 }
 
 const PUSH: &str = r#"

@@ -1,5 +1,6 @@
-//! The Cassandra executor: a catalog of prepared statements, executed with
-//! the event's bound values.
+//! The Cassandra executor: a catalog of prepared statements, and raw DML
+//! statements where the operator allows them, executed with the event's
+//! bound values.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -9,6 +10,7 @@ use offload_schemas::{CassandraWrite, Consistency, DispatchEvent};
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
+use scylla::errors::PrepareError;
 use scylla::frame::types::{Consistency as DriverConsistency, SerialConsistency};
 use scylla::statement::prepared::PreparedStatement;
 use tracing::{info, warn};
@@ -16,10 +18,12 @@ use tracing::{info, warn};
 use super::bind::{bind, BoundValue};
 
 mod error;
+mod raw;
 
 use crate::config::{CassandraConfig, StatementConfig};
 use error::{is_retryable, is_write_timeout};
 pub use error::{CassandraError, StartError};
+use raw::RawStatements;
 
 /// Name the driver gives the bind marker of `USING TTL ?`.
 const TTL_MARKER: &str = "[ttl]";
@@ -27,7 +31,7 @@ const TTL_MARKER: &str = "[ttl]";
 /// Name the driver gives the bind marker of `USING TIMESTAMP ?`.
 const TIMESTAMP_MARKER: &str = "[timestamp]";
 
-/// A prepared catalog statement.
+/// A prepared statement of the catalog or a raw one.
 struct CatalogEntry {
     config: StatementConfig,
     prepared: PreparedStatement,
@@ -39,12 +43,14 @@ struct CatalogEntry {
     timestamp_marker: Option<usize>,
 }
 
-/// Executes catalog statements against one Cassandra cluster.
+/// Executes catalog and raw statements against one Cassandra cluster.
 pub struct CassandraExecutor {
     session: Session,
     /// Prepared statements by name; an entry is replaced when a schema
     /// change made its bind marker types stale.
     catalog: RwLock<HashMap<String, Arc<CatalogEntry>>>,
+    /// Raw DML statements of events, by CQL text.
+    raw: RawStatements,
 }
 
 impl CassandraExecutor {
@@ -57,14 +63,24 @@ impl CassandraExecutor {
 
         let mut catalog = HashMap::with_capacity(statements.len());
         for (name, statement) in statements {
-            let entry = prepare(&session, name, statement).await?;
+            let entry = prepare(&session, statement)
+                .await
+                .map_err(|source| StartError::Prepare {
+                    statement: name.clone(),
+                    source: Box::new(source),
+                })?;
             catalog.insert(name.clone(), Arc::new(entry));
         }
-        info!(statements = catalog.len(), "prepared the statement catalog");
+        info!(
+            statements = catalog.len(),
+            allow_raw_dml = config.allow_raw_dml,
+            "prepared the statement catalog"
+        );
 
         Ok(CassandraExecutor {
             session,
             catalog: RwLock::new(catalog),
+            raw: RawStatements::new(config),
         })
     }
 
@@ -72,16 +88,15 @@ impl CassandraExecutor {
     /// prepared statement explains (a value that no longer fits its column,
     /// or Cassandra rejecting the bound values), the statement is prepared
     /// again once and, if its marker types changed, the write is retried.
+    ///
+    /// A write with raw CQL runs that text instead of a catalog statement,
+    /// if it is DML and `cassandra.allow_raw_dml` is set; its statement
+    /// name is then only a label.
     pub async fn execute(&self, event: &DispatchEvent, write: &CassandraWrite) -> Result<(), CassandraError> {
-        let entry = self
-            .catalog
-            .read()
-            .expect("catalog lock poisoned")
-            .get(&write.statement)
-            .cloned()
-            .ok_or_else(|| CassandraError::UnknownStatement {
-                statement: write.statement.clone(),
-            })?;
+        let entry = match &write.cql {
+            None => self.catalog_entry(&write.statement)?,
+            Some(cql) => self.raw_entry(&write.statement, cql).await?,
+        };
 
         let error = match self.execute_with(&entry, event, write).await {
             Err(error) if error.may_be_stale_statement() => error,
@@ -90,16 +105,58 @@ impl CassandraExecutor {
         match self.reprepare_if_changed(&write.statement, &entry).await {
             Some(fresh) => {
                 info!(statement = %write.statement, "prepared the statement again after a schema change and retrying");
+                self.store(write, Arc::clone(&fresh));
                 self.execute_with(&fresh, event, write).await
             }
             None => Err(error),
         }
     }
 
-    /// Prepares `name` again and stores it if its bind marker types differ
-    /// from `stale`'s. Returns the new entry when it changed.
+    fn catalog_entry(&self, name: &str) -> Result<Arc<CatalogEntry>, CassandraError> {
+        self.catalog
+            .read()
+            .expect("catalog lock poisoned")
+            .get(name)
+            .cloned()
+            .ok_or_else(|| CassandraError::UnknownStatement {
+                statement: name.to_string(),
+            })
+    }
+
+    /// Returns the prepared raw statement `cql`, preparing it on first use.
+    async fn raw_entry(&self, label: &str, cql: &str) -> Result<Arc<CatalogEntry>, CassandraError> {
+        self.raw.admit(label, cql)?;
+        if let Some(entry) = self.raw.get(cql) {
+            return Ok(entry);
+        }
+        let entry = prepare(&self.session, &self.raw.statement_config(cql))
+            .await
+            .map_err(|source| CassandraError::RawPrepare {
+                statement: label.to_string(),
+                source: Box::new(source),
+            })?;
+        let entry = Arc::new(entry);
+        self.raw.insert(cql, Arc::clone(&entry));
+        Ok(entry)
+    }
+
+    /// Replaces the cached entry of `write`'s statement.
+    fn store(&self, write: &CassandraWrite, entry: Arc<CatalogEntry>) {
+        match &write.cql {
+            None => {
+                self.catalog
+                    .write()
+                    .expect("catalog lock poisoned")
+                    .insert(write.statement.clone(), entry);
+            }
+            Some(cql) => self.raw.insert(cql, entry),
+        }
+    }
+
+    /// Prepares `stale`'s statement again. Returns the new entry if its
+    /// bind marker types differ from `stale`'s.
     async fn reprepare_if_changed(&self, name: &str, stale: &CatalogEntry) -> Option<Arc<CatalogEntry>> {
-        let fresh = match prepare(&self.session, name, &stale.config).await {
+        let fresh = match prepare(&self.session, &stale.config).await {
             Ok(fresh) => fresh,
             Err(error) => {
                 warn!(statement = name, error = %error, "preparing the statement again failed");
@@ -109,12 +166,7 @@ impl CassandraExecutor {
         if marker_types(&fresh.prepared) == marker_types(&stale.prepared) {
             return None;
         }
-        let fresh = Arc::new(fresh);
-        self.catalog
-            .write()
-            .expect("catalog lock poisoned")
-            .insert(name.to_string(), Arc::clone(&fresh));
-        Some(fresh)
+        Some(Arc::new(fresh))
     }
 
     async fn execute_with(
@@ -176,14 +228,8 @@ async fn connect(config: &CassandraConfig) -> Result<Session, StartError> {
     }
 }
 
-async fn prepare(session: &Session, name: &str, config: &StatementConfig) -> Result<CatalogEntry, StartError> {
-    let mut prepared = session
-        .prepare(config.cql.as_str())
-        .await
-        .map_err(|source| StartError::Prepare {
-            statement: name.to_string(),
-            source: Box::new(source),
-        })?;
+async fn prepare(session: &Session, config: &StatementConfig) -> Result<CatalogEntry, PrepareError> {
+    let mut prepared = session.prepare(config.cql.as_str()).await?;
 
     let level = Consistency::from_symbol(&config.consistency).and_then(driver_consistency);
     if let Some(level) = level {

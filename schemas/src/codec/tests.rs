@@ -166,8 +166,8 @@ fn decode_rejects_inet_of_wrong_length() {
     ))];
     let mut record = codec.encode(&event).unwrap();
     // The address is the last value: length 4 (zig-zag 8), 4 bytes, then
-    // the array end, the three null options and the actions' array end.
-    let position = record.len() - 4 - 5 - 1;
+    // the array end, the five null options and the actions' array end.
+    let position = record.len() - 4 - 6 - 1;
     assert_eq!(record[position - 1], 8, "the inet address length");
     record[position - 1] = 6;
     record.remove(position);
@@ -243,4 +243,8 @@ fn single_object(schema: &Schema, value: Value) -> Vec<u8> {
 
 fn history_v1() -> Schema {
     Schema::parse_str(DISPATCH_EVENT_HISTORY[0]).unwrap()
+}
+
+fn history_v2() -> Schema {
+    Schema::parse_str(DISPATCH_EVENT_HISTORY[1]).unwrap()
 }

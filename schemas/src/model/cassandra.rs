@@ -6,12 +6,14 @@ use uuid::Uuid;
 
 use super::avro_enum;
 
-/// A write through a named statement of the worker's catalog.
+/// A write through a named statement of the worker's catalog, or through raw
+/// DML text where the worker allows it.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct CassandraWrite {
-    /// Name of the statement in the worker's catalog.
+    /// Name of the statement in the worker's catalog. With [`CassandraWrite::cql`]
+    /// set, a label for logs, metrics and dead letters.
     pub statement: String,
     /// Values for the bind markers, in marker order.
     #[cfg_attr(feature = "serde", serde(default))]
@@ -24,6 +26,11 @@ pub struct CassandraWrite {
     pub timestamp_us: Option<i64>,
     /// Serial consistency of a conditional statement; `None` uses the worker's default.
     pub serial_consistency: Option<SerialConsistency>,
+    /// CQL text to run instead of the catalog statement: one INSERT, UPDATE
+    /// or DELETE, or a batch of them. Workers reject it unless their
+    /// operator enabled raw DML, and reject anything but DML always.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub cql: Option<String>,
 }
 
 impl CassandraWrite {
@@ -32,6 +39,17 @@ impl CassandraWrite {
         CassandraWrite {
             statement: statement.into(),
             values,
+            ..CassandraWrite::default()
+        }
+    }
+
+    /// Creates a write of the raw DML text `cql` with `values`, labelled
+    /// `label` in logs, metrics and dead letters.
+    pub fn raw(label: impl Into<String>, cql: impl Into<String>, values: Vec<CqlValue>) -> CassandraWrite {
+        CassandraWrite {
+            statement: label.into(),
+            values,
+            cql: Some(cql.into()),
             ..CassandraWrite::default()
         }
     }

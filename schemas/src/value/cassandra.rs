@@ -55,6 +55,7 @@ pub(super) fn write_to_value(write: &CassandraWrite) -> Value {
         ("ttl_secs".into(), optional(write.ttl_secs.map(Value::Int))),
         ("timestamp_us".into(), optional(write.timestamp_us.map(Value::Long))),
         ("serial_consistency".into(), serial),
+        ("cql".into(), optional(write.cql.clone().map(Value::String))),
     ])
 }
 
@@ -164,6 +165,11 @@ pub(super) fn write_from_value(value: Value) -> Result<CassandraWrite, DecodeErr
             )
         })
         .transpose()?;
+    let cql = match unwrap_optional(fields.take("cql")?) {
+        None => None,
+        Some(Value::String(text)) => Some(text),
+        Some(other) => return Err(unexpected("cql", &other)),
+    };
 
     Ok(CassandraWrite {
         statement,
@@ -172,6 +178,7 @@ pub(super) fn write_from_value(value: Value) -> Result<CassandraWrite, DecodeErr
         ttl_secs,
         timestamp_us,
         serial_consistency,
+        cql,
     })
 }
 

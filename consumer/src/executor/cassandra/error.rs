@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use scylla::errors::{DbError, ExecutionError, NewSessionError, PrepareError, RequestAttemptError};
 
+use crate::dml::DmlError;
+
 /// Errors of connecting to Cassandra and preparing the catalog.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -95,6 +97,29 @@ pub enum CassandraError {
         /// The driver's error.
         source: Box<ExecutionError>,
     },
+    /// The event carries raw CQL that is not a single DML statement. It is
+    /// rejected whether or not raw DML is allowed.
+    #[error("write `{statement}` carries CQL that is not allowed")]
+    NotDml {
+        /// The write's statement name, a label for raw CQL.
+        statement: String,
+        /// What the check found.
+        source: DmlError,
+    },
+    /// The event carries raw CQL, and this worker does not run raw DML.
+    #[error("write `{statement}` carries raw CQL, but this worker runs only catalog statements; set cassandra.allow_raw_dml = true (OFFLOAD_CASSANDRA__ALLOW_RAW_DML=true) to run raw INSERT, UPDATE, DELETE and BATCH statements, or name a catalog statement in the event")]
+    RawDmlDisabled {
+        /// The write's statement name, a label for raw CQL.
+        statement: String,
+    },
+    /// Preparing the event's raw CQL failed.
+    #[error("preparing the raw CQL of write `{statement}` failed")]
+    RawPrepare {
+        /// The write's statement name, a label for raw CQL.
+        statement: String,
+        /// The driver's error.
+        source: Box<PrepareError>,
+    },
     /// The request may succeed later: timeouts, unavailable or overloaded nodes, lost connections.
     #[error("statement `{statement}` failed for now")]
     Unavailable {
@@ -108,10 +133,11 @@ pub enum CassandraError {
 impl CassandraError {
     /// Returns whether the write may succeed if retried.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            CassandraError::Unavailable { .. } | CassandraError::UnknownOutcome { .. }
-        )
+        match self {
+            CassandraError::Unavailable { .. } | CassandraError::UnknownOutcome { .. } => true,
+            CassandraError::RawPrepare { source, .. } => !is_rejected_statement(source),
+            _ => false,
+        }
     }
 
     /// Returns whether a stale prepared statement may explain the failure.
@@ -145,10 +171,33 @@ impl CassandraError {
             CassandraError::ValueCount { .. } | CassandraError::ValueType { .. } => "wrong_value",
             CassandraError::NoTtlMarker { .. } => "wrong_value",
             CassandraError::Rejected { .. } => "invalid_request",
+            CassandraError::NotDml { .. } => "not_dml",
+            CassandraError::RawDmlDisabled { .. } => "raw_dml_disabled",
+            CassandraError::RawPrepare { source, .. } if is_rejected_statement(source) => "invalid_request",
+            CassandraError::RawPrepare { .. } => "unavailable",
             CassandraError::UnknownOutcome { .. } => "unknown_outcome",
             CassandraError::Unavailable { .. } => "unavailable",
         }
     }
+}
+
+/// Returns whether Cassandra rejected the statement text itself (syntax,
+/// unknown table or column, missing permission), so preparing it again fails
+/// again.
+fn is_rejected_statement(error: &PrepareError) -> bool {
+    matches!(
+        error,
+        PrepareError::AllAttemptsFailed {
+            first_attempt: RequestAttemptError::DbError(
+                DbError::SyntaxError
+                    | DbError::Invalid
+                    | DbError::Unauthorized
+                    | DbError::AlreadyExists { .. }
+                    | DbError::ConfigError,
+                _
+            )
+        }
+    )
 }
 
 /// Returns whether the write timed out after it may have reached a replica.
