@@ -37,11 +37,15 @@ pub enum KafkaStartError {
         #[source]
         source: KafkaError,
     },
-    /// The dispatch topic does not exist.
-    #[error("topic `{topic}` does not exist on {bootstrap_servers}; create it (`deploy/local/stack up` creates the local topics) or set topics.dispatch (OFFLOAD_TOPICS__DISPATCH)")]
+    /// The dispatch, dead-letter or push-feedback topic does not exist.
+    #[error("topic `{topic}` does not exist on {bootstrap_servers}; create it (`offload-admin create-topic --bootstrap-servers {bootstrap_servers} --name {topic}`; `deploy/local/stack up` creates the local topics) or set {key} ({variable})")]
     MissingTopic {
-        /// The dispatch topic.
+        /// The missing topic.
         topic: String,
+        /// The configuration key that names it, such as `topics.dead_letter`.
+        key: &'static str,
+        /// The environment variable that overrides the key.
+        variable: &'static str,
         /// The configured bootstrap servers.
         bootstrap_servers: String,
     },
@@ -185,7 +189,7 @@ fn partitions_of(list: &TopicPartitionList) -> Vec<Partition> {
 }
 
 /// Creates the consumer with offload's settings and checks that the cluster
-/// and the dispatch topic are reachable.
+/// is reachable and that the topics the worker reads and writes exist.
 pub fn create_consumer(
     config: &WorkerConfig,
     shared: Arc<Shared>,
@@ -212,18 +216,48 @@ pub fn create_consumer(
     };
     let consumer: WorkerConsumer = client.create_with_context(context).map_err(KafkaStartError::Settings)?;
 
-    check_topic(&consumer, config)?;
+    let topics = &config.topics;
+    check_topic(
+        &consumer,
+        config,
+        &topics.dispatch,
+        "topics.dispatch",
+        "OFFLOAD_TOPICS__DISPATCH",
+    )?;
+    check_topic(
+        &consumer,
+        config,
+        &topics.dead_letter,
+        "topics.dead_letter",
+        "OFFLOAD_TOPICS__DEAD_LETTER",
+    )?;
+    // Only push actions publish feedback records.
+    if config.apns.is_some() || config.fcm.is_some() {
+        check_topic(
+            &consumer,
+            config,
+            &topics.push_feedback,
+            "topics.push_feedback",
+            "OFFLOAD_TOPICS__PUSH_FEEDBACK",
+        )?;
+    }
     Ok(consumer)
 }
 
-fn check_topic(consumer: &WorkerConsumer, config: &WorkerConfig) -> Result<(), KafkaStartError> {
+/// Checks that `topic`, named by configuration `key`, exists with partitions.
+fn check_topic(
+    consumer: &WorkerConsumer,
+    config: &WorkerConfig,
+    topic: &str,
+    key: &'static str,
+    variable: &'static str,
+) -> Result<(), KafkaStartError> {
     let bootstrap_servers = config
         .kafka
         .get("bootstrap.servers")
         .map(ToString::to_string)
         .unwrap_or_default();
     let timeout = Duration::from_secs(config.worker.kafka_connect_timeout_secs);
-    let topic = &config.topics.dispatch;
 
     let metadata = consumer
         .fetch_metadata(Some(topic), timeout)
@@ -238,7 +272,9 @@ fn check_topic(consumer: &WorkerConsumer, config: &WorkerConfig) -> Result<(), K
         .any(|found| found.name() == topic && found.error().is_none() && !found.partitions().is_empty());
     if !exists {
         return Err(KafkaStartError::MissingTopic {
-            topic: topic.clone(),
+            topic: topic.to_string(),
+            key,
+            variable,
             bootstrap_servers,
         });
     }

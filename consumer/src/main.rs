@@ -59,7 +59,7 @@ fn main() -> ExitCode {
     if args.check_config {
         let configured = |present: bool| if present { "configured" } else { "not configured" };
         println!(
-            "configuration is valid: dispatch topic `{}`, group `{}`, statement catalog of {}, APNs {}, FCM {}",
+            "configuration is valid: dispatch topic `{}`, group `{}`, statement catalog of {}, raw DML {}, schema registry {}, APNs {}, FCM {}",
             config.topics.dispatch,
             config
                 .kafka
@@ -67,6 +67,8 @@ fn main() -> ExitCode {
                 .map(ToString::to_string)
                 .unwrap_or_default(),
             config.statements.len(),
+            if config.cassandra.allow_raw_dml { "allowed" } else { "not allowed" },
+            configured(config.schemas.registry_url.is_some()),
             configured(config.apns.is_some()),
             configured(config.fcm.is_some()),
         );

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use offload_schemas::{Codec, DispatchEvent};
+use offload_schemas::{Codec, DecodeError, DispatchEvent, SchemaRegistry};
 use rand::Rng;
 use rdkafka::message::OwnedMessage;
 use rdkafka::Message;
@@ -33,6 +33,8 @@ pub struct Processor {
     pub dead_letters: DeadLetterProducer,
     /// Decodes record payloads.
     pub codec: Codec,
+    /// Supplies the writer schemas of Confluent wire-format records, when configured.
+    pub registry: Option<SchemaRegistry>,
     /// Retry settings.
     pub run: RunConfig,
     /// Logs and metrics.
@@ -60,7 +62,10 @@ impl Processor {
             let Ok(_permit) = self.concurrency.acquire().await else {
                 return Outcome::Interrupted;
             };
-            match self.codec.decode(message.payload().unwrap_or_default()) {
+            let Some(decoded) = self.decode(message.payload().unwrap_or_default()).await else {
+                return Outcome::Interrupted;
+            };
+            match decoded {
                 Ok(event) => {
                     tracing::Span::current()
                         .record("event_id", tracing::field::display(event.event_id))
@@ -71,7 +76,7 @@ impl Processor {
                 Err(decode_error) => {
                     let reason = Reason {
                         class: "undecodable",
-                        message: error_chain(&decode_error),
+                        message: decode_failure_message(&decode_error),
                         attempts: 1,
                         first_failure_ms: now_ms(),
                     };
@@ -81,6 +86,31 @@ impl Processor {
         }
         .instrument(span)
         .await
+    }
+
+    /// Decodes `payload`, fetching the writer schema of a Confluent record
+    /// from the registry when its id is new. While the registry cannot be
+    /// reached, the record waits and retries with backoff, because its bytes
+    /// decode once the registry answers. Returns `None` on shutdown.
+    async fn decode(&self, payload: &[u8]) -> Option<Result<DispatchEvent, DecodeError>> {
+        let Some(registry) = &self.registry else {
+            return Some(self.codec.decode(payload));
+        };
+        let mut attempts: u32 = 0;
+        loop {
+            attempts += 1;
+            let error = match self.codec.decode_with_registry(payload, registry).await {
+                Err(error) if error.is_retryable() => error,
+                result => return Some(result),
+            };
+            let delay = backoff(&self.run, attempts);
+            self.telemetry
+                .retry_scheduled("decode", "registry_unavailable", attempts, delay, &error_chain(&error));
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return None,
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
     }
 
     async fn execute(&self, message: &OwnedMessage, event: &DispatchEvent) -> Outcome {
@@ -236,6 +266,18 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Returns the dead-letter message of an undecodable record, naming the
+/// setting that would have decoded it where there is one.
+fn decode_failure_message(error: &DecodeError) -> String {
+    let mut message = error_chain(error);
+    if matches!(error, DecodeError::RegistryNotConfigured { .. }) {
+        message.push_str(
+            "; set schemas.registry_url (OFFLOAD_SCHEMAS__REGISTRY_URL) to the registry the producer registered the schema with",
+        );
+    }
+    message
 }
 
 fn event_age(event: &DispatchEvent) -> Option<Duration> {

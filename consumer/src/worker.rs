@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use offload_schemas::Codec;
+use offload_schemas::{Codec, RegistryError, SchemaRegistry};
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::Message;
@@ -56,6 +56,9 @@ pub enum StartError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The schema registry client cannot be built from the `[schemas]` settings.
+    #[error("invalid schema registry settings; check schemas.registry_url and the registry credentials")]
+    Registry(#[source] RegistryError),
     /// Subscribing to the dispatch topic failed.
     #[error("subscribing to topic `{topic}` failed")]
     Subscribe {
@@ -121,6 +124,7 @@ impl Worker {
             executor: Executor::new(cassandra, push),
             dead_letters,
             codec: codec(&config.schemas)?,
+            registry: schema_registry(&config.schemas)?,
             run: run.clone(),
             telemetry,
             shutdown,
@@ -270,6 +274,21 @@ fn codec(schemas: &SchemasConfig) -> Result<Codec, StartError> {
         extra.push(schema);
     }
     Ok(Codec::new().accepting(extra))
+}
+
+/// Builds the schema registry client when `schemas.registry_url` is set.
+fn schema_registry(schemas: &SchemasConfig) -> Result<Option<SchemaRegistry>, StartError> {
+    let Some(url) = &schemas.registry_url else {
+        return Ok(None);
+    };
+    let credentials = schemas
+        .registry_username
+        .as_deref()
+        .map(|username| (username, schemas.registry_password.as_deref()));
+    let timeout = Duration::from_secs(schemas.registry_timeout_secs);
+    let registry = SchemaRegistry::with_basic_auth(url, timeout, credentials).map_err(StartError::Registry)?;
+    info!(url = %url, basic_auth = credentials.is_some(), "reading Confluent wire-format records through the schema registry");
+    Ok(Some(registry))
 }
 
 impl Runner {

@@ -86,13 +86,26 @@ pub struct SchemaRegistry {
 impl SchemaRegistry {
     /// Creates a client of the registry at `url` whose calls time out after `timeout`.
     pub fn new(url: &str, timeout: Duration) -> Result<SchemaRegistry, RegistryError> {
-        let settings = SrSettings::new_builder(url.to_string())
-            .set_timeout(timeout)
-            .build()
-            .map_err(|source| RegistryError::Settings {
-                url: url.to_string(),
-                source,
-            })?;
+        SchemaRegistry::with_basic_auth(url, timeout, None)
+    }
+
+    /// Creates a client of the registry at `url` whose calls time out after
+    /// `timeout` and, when `credentials` (user name and optional password)
+    /// are given, carry HTTP basic authentication.
+    pub fn with_basic_auth(
+        url: &str,
+        timeout: Duration,
+        credentials: Option<(&str, Option<&str>)>,
+    ) -> Result<SchemaRegistry, RegistryError> {
+        let mut builder = SrSettings::new_builder(url.to_string());
+        builder.set_timeout(timeout);
+        if let Some((username, password)) = credentials {
+            builder.set_basic_authorization(username, password);
+        }
+        let settings = builder.build().map_err(|source| RegistryError::Settings {
+            url: url.to_string(),
+            source,
+        })?;
 
         Ok(SchemaRegistry {
             url: url.to_string(),

@@ -27,6 +27,7 @@ async fn every_event_is_written_and_committed() -> anyhow::Result<()> {
     let group = unique_name("group");
     let keyspace = unique_name("e2e");
     create_topic(&topic, PARTITIONS).await?;
+    create_topic(&format!("{topic}_dlq"), 1).await?;
     let session = cassandra_session().await?;
     create_keyspace(&session, &keyspace, &TABLES).await?;
 
@@ -76,6 +77,7 @@ async fn worker_killed_midway_loses_nothing() -> anyhow::Result<()> {
     let group = unique_name("group");
     let keyspace = unique_name("e2e");
     create_topic(&topic, PARTITIONS).await?;
+    create_topic(&format!("{topic}_dlq"), 1).await?;
     let session = cassandra_session().await?;
     create_keyspace(&session, &keyspace, &TABLES).await?;
     workload::publish(&topic, ENTITIES, EVENTS_PER_ENTITY).await?;

@@ -4,8 +4,12 @@
 
 use std::time::Duration;
 
+use offload_e2e::push::push_tables;
 use offload_e2e::workload::TABLES;
-use offload_e2e::{cassandra_session, create_keyspace, create_topic, unique_name, WorkerConfigBuilder, WorkerProcess};
+use offload_e2e::{
+    cassandra_session, create_keyspace, create_topic, kafka_bootstrap, unique_name, WorkerConfigBuilder, WorkerProcess,
+};
+use offload_standins::{StandIns, StandInsConfig};
 
 /// A loopback port nothing listens on (port 1 is reserved for tcpmux).
 const CLOSED_ADDRESS: &str = "127.0.0.1:1";
@@ -66,6 +70,67 @@ async fn missing_topic_names_the_fix() -> anyhow::Result<()> {
     assert_eq!(status.code(), Some(1), "{log}");
     assert!(log.contains(&format!("topic `{topic}` does not exist")), "{log}");
     assert!(log.contains("OFFLOAD_TOPICS__DISPATCH"), "{log}");
+    assert_clean_failure(&log);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_dead_letter_topic_names_the_fix() -> anyhow::Result<()> {
+    let topic = unique_name("dispatch");
+    create_topic(&topic, 1).await?;
+    let dead_letter_topic = unique_name("absent_dlq");
+    let config = WorkerConfigBuilder::new(&topic, &dead_letter_topic, &unique_name("group"));
+
+    let mut worker = WorkerProcess::spawn(&config)?;
+    let status = worker.wait(EXIT_DEADLINE)?;
+
+    let log = worker.log_text();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains(&format!("topic `{dead_letter_topic}` does not exist")),
+        "{log}"
+    );
+    assert!(
+        log.contains("topics.dead_letter (OFFLOAD_TOPICS__DEAD_LETTER)"),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "offload-admin create-topic --bootstrap-servers {}",
+            kafka_bootstrap()
+        )),
+        "{log}"
+    );
+    assert_clean_failure(&log);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_feedback_topic_names_the_fix() -> anyhow::Result<()> {
+    let topic = unique_name("dispatch");
+    let dead_letter_topic = format!("{topic}_dlq");
+    create_topic(&topic, 1).await?;
+    create_topic(&dead_letter_topic, 1).await?;
+    let feedback_topic = unique_name("absent_feedback");
+    let credentials = tempfile::tempdir()?;
+    let stand_ins = StandIns::start(StandInsConfig::new(credentials.path())).await?;
+    let config = WorkerConfigBuilder::new(&topic, &dead_letter_topic, &unique_name("group"))
+        .push_feedback_topic(&feedback_topic)
+        .extra(&push_tables(&stand_ins));
+
+    let mut worker = WorkerProcess::spawn(&config)?;
+    let status = worker.wait(EXIT_DEADLINE)?;
+
+    let log = worker.log_text();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains(&format!("topic `{feedback_topic}` does not exist")),
+        "{log}"
+    );
+    assert!(
+        log.contains("topics.push_feedback (OFFLOAD_TOPICS__PUSH_FEEDBACK)"),
+        "{log}"
+    );
     assert_clean_failure(&log);
     Ok(())
 }

@@ -171,3 +171,34 @@ async fn unreachable_registry_is_retryable() {
     assert!(matches!(error, RegistryError::Register { .. }), "{error}");
     assert!(error.is_retryable(), "{error:?}");
 }
+
+#[tokio::test]
+async fn basic_auth_credentials_reach_the_registry() {
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let app = Router::new()
+        .route(
+            "/schemas/ids/{id}",
+            get(
+                |State(seen): State<Arc<Mutex<Vec<String>>>>, headers: axum::http::HeaderMap| async move {
+                    let authorization = headers
+                        .get(axum::http::header::AUTHORIZATION)
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    seen.lock().unwrap().push(authorization);
+                    Json(json!({ "schema": DISPATCH_EVENT_SCHEMA }))
+                },
+            ),
+        )
+        .with_state(Arc::clone(&seen));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client =
+        SchemaRegistry::with_basic_auth(&url, Duration::from_secs(5), Some(("worker", Some("s3cret")))).unwrap();
+
+    client.schema(7).await.unwrap();
+
+    // base64("worker:s3cret")
+    assert_eq!(*seen.lock().unwrap(), vec!["Basic d29ya2VyOnMzY3JldA==".to_string()]);
+}
