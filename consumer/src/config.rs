@@ -134,10 +134,10 @@ pub struct CassandraConfig {
     pub request_timeout_secs: u64,
     /// Whether events may carry their own CQL text instead of naming a
     /// catalog statement. Even then the text must be one INSERT, UPDATE or
-    /// DELETE, or a batch of them; anything else is dead-lettered.
+    /// DELETE, or a batch of them, and anything else is dead-lettered.
     pub allow_raw_dml: bool,
-    /// Raw statements kept prepared at once; the least recently used one is
-    /// dropped beyond it. Only used with `allow_raw_dml`.
+    /// Maximum number of raw statements kept prepared. Beyond it, the least
+    /// recently used one is dropped. Only used with `allow_raw_dml`.
     pub raw_dml_cache_size: usize,
     /// Consistency level of raw statements whose event gives none.
     pub raw_dml_consistency: String,

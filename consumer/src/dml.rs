@@ -4,16 +4,16 @@
 //! events all go through [`check_dml`], so a topic writer cannot reach DDL,
 //! permissions or reads.
 //!
-//! A small tokenizer reads the text the way Cassandra's lexer does for the
-//! parts that can hide words: string literals (`'…'` with `''` as an
-//! escaped quote, and `$$…$$`), quoted identifiers (`"…"` with `""`),
-//! and comments (`--` and `//` to the end of the line, `/* … */`). The words
-//! that remain are checked against the statement structure. The statement
-//! keywords used below are reserved in CQL (Cassandra 5.0 CQL reference,
-//! "Appendix A: CQL Keywords"), so an unquoted one can never be a table or
-//! column name, and finding one inside a statement means a second statement.
+//! A small tokenizer skips the parts of the text that can hide words, as
+//! Cassandra's lexer reads them. These are string literals (`'…'` with `''`
+//! as an escaped quote, and `$$…$$`), quoted identifiers (`"…"` with `""`)
+//! and comments (`--` and `//` to the end of the line, `/* … */`). The
+//! remaining words are checked against the statement structure. The
+//! statement keywords below are reserved in CQL (Apache Cassandra
+//! documentation, "Appendix A: CQL Keywords"), so an unquoted one is never a
+//! table or column name, and one inside a statement starts another statement.
 
-/// Why CQL text is not a single DML statement.
+/// Reasons that CQL text is not a single DML statement.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DmlError {
@@ -23,7 +23,7 @@ pub enum DmlError {
     /// A string literal, quoted identifier or block comment is not closed.
     #[error("{what} opened at byte {offset} is never closed")]
     Unterminated {
-        /// What is open: `string literal`, `$$ string`, `quoted identifier` or `block comment`.
+        /// The open construct: `string literal`, `$$ string`, `quoted identifier` or `block comment`.
         what: &'static str,
         /// Byte offset of its opening character.
         offset: usize,
@@ -40,7 +40,7 @@ pub enum DmlError {
         /// The keyword that starts the offending statement, as written.
         keyword: String,
     },
-    /// The text holds more than one statement.
+    /// The text contains more than one statement.
     #[error("it contains a second statement starting with `{keyword}`; give exactly one statement (group several writes in a BEGIN BATCH … APPLY BATCH)")]
     SeveralStatements {
         /// The keyword or symbol where the second statement starts, as written.

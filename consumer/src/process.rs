@@ -91,7 +91,7 @@ impl Processor {
     /// Decodes `payload`, fetching the writer schema of a Confluent record
     /// from the registry when its id is new. While the registry cannot be
     /// reached, the record waits and retries with backoff, because its bytes
-    /// decode once the registry answers. Returns `None` on shutdown.
+    /// decode once the registry responds. Returns `None` on shutdown.
     async fn decode(&self, payload: &[u8]) -> Option<Result<DispatchEvent, DecodeError>> {
         let Some(registry) = &self.registry else {
             return Some(self.codec.decode(payload));

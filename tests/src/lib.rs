@@ -10,6 +10,7 @@ pub mod faults;
 pub mod http;
 pub mod newer_schema;
 pub mod push;
+pub mod registry;
 mod scenario;
 pub mod sequence;
 mod stack;

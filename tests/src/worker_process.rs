@@ -27,6 +27,8 @@ pub struct WorkerConfigBuilder {
     kafka_settings: Vec<(String, String)>,
     /// Keys of the `[worker]` table, as TOML values.
     run_settings: Vec<(String, String)>,
+    /// Keys of the `[cassandra]` table besides the contact point and timeouts, as TOML values.
+    cassandra_settings: Vec<(String, String)>,
     extra: String,
 }
 
@@ -50,6 +52,7 @@ impl WorkerConfigBuilder {
                 ("commit_interval_ms".into(), "200".into()),
                 ("kafka_connect_timeout_secs".into(), "5".into()),
             ],
+            cassandra_settings: Vec::new(),
             extra: String::new(),
         }
     }
@@ -76,6 +79,13 @@ impl WorkerConfigBuilder {
     /// TOML value, replacing the builder's default for that key.
     pub fn run_setting(mut self, key: &str, toml_value: &str) -> Self {
         set_or_replace(&mut self.run_settings, key, toml_value);
+        self
+    }
+
+    /// Sets a key of the `[cassandra]` table, for example `allow_raw_dml`,
+    /// to a TOML value.
+    pub fn cassandra_setting(mut self, key: &str, toml_value: &str) -> Self {
+        set_or_replace(&mut self.cassandra_settings, key, toml_value);
         self
     }
 
@@ -131,7 +141,7 @@ dead_letter = "{dead_letter}"
 contact_points = ["{contact_point}"]
 connect_timeout_secs = 5
 request_timeout_secs = {request_timeout_secs}
-
+{cassandra_settings}
 [http]
 listen_address = "127.0.0.1:{metrics_port}"
 
@@ -149,6 +159,11 @@ listen_address = "127.0.0.1:{metrics_port}"
             contact_point = self.contact_point,
             metrics_port = metrics_port,
             request_timeout_secs = self.request_timeout_secs,
+            cassandra_settings = self
+                .cassandra_settings
+                .iter()
+                .map(|(key, value)| format!("{key} = {value}\n"))
+                .collect::<String>(),
             kafka_settings = self
                 .kafka_settings
                 .iter()

@@ -103,7 +103,7 @@ pub enum CassandraError {
     NotDml {
         /// The write's statement name, a label for raw CQL.
         statement: String,
-        /// What the check found.
+        /// The check's finding.
         source: DmlError,
     },
     /// The event carries raw CQL, and this worker does not run raw DML.

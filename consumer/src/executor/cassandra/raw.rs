@@ -57,7 +57,7 @@ impl RawStatements {
         self.lock().put(cql.to_string(), entry);
     }
 
-    /// The statement settings a raw statement runs with: the configured
+    /// Returns the settings a raw statement runs with: the configured
     /// consistency, and not idempotent, because the worker cannot tell a
     /// counter update from other writes without the table's schema.
     pub(super) fn statement_config(&self, cql: &str) -> StatementConfig {
