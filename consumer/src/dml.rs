@@ -83,14 +83,14 @@ pub(crate) fn tokenize(cql: &str) -> Result<Vec<Token<'_>>, DmlError> {
             position += character.len_utf8();
         } else if rest.starts_with("--") || rest.starts_with("//") {
             position += rest.find('\n').unwrap_or(rest.len());
-        } else if rest.starts_with("/*") {
-            let end = rest[2..].find("*/").ok_or(DmlError::Unterminated {
+        } else if let Some(body) = rest.strip_prefix("/*") {
+            let end = body.find("*/").ok_or(DmlError::Unterminated {
                 what: "block comment",
                 offset: position,
             })?;
             position += 2 + end + 2;
-        } else if rest.starts_with("$$") {
-            let end = rest[2..].find("$$").ok_or(DmlError::Unterminated {
+        } else if let Some(body) = rest.strip_prefix("$$") {
+            let end = body.find("$$").ok_or(DmlError::Unterminated {
                 what: "$$ string",
                 offset: position,
             })?;
