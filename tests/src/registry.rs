@@ -17,6 +17,9 @@ use serde_json::{json, Value};
 struct Stored {
     schemas: Vec<String>,
     requests: Vec<String>,
+    /// Whether schema lookups fail with 503 Service Unavailable, as a
+    /// registry does while it cannot serve.
+    unavailable: bool,
 }
 
 /// A running stand-in registry; it stops with the test's runtime.
@@ -38,6 +41,11 @@ impl StandInRegistry {
         let url = format!("http://{}", listener.local_addr()?);
         tokio::spawn(async move { axum::serve(listener, app).await });
         Ok(StandInRegistry { url, stored })
+    }
+
+    /// Makes schema lookups fail with 503 (`true`) or succeed again (`false`).
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.lock().unavailable = unavailable;
     }
 
     /// Returns the requests received so far, as `METHOD path`.
@@ -76,6 +84,12 @@ async fn register(
 async fn schema_by_id(State(stored): State<Arc<Mutex<Stored>>>, Path(id): Path<usize>) -> (StatusCode, Json<Value>) {
     let mut stored = stored.lock().expect("no registry handler panics");
     stored.requests.push(format!("GET /schemas/ids/{id}"));
+    if stored.unavailable {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error_code": 50301, "message": "Service unavailable"})),
+        );
+    }
     match id.checked_sub(1).and_then(|index| stored.schemas.get(index)) {
         Some(schema) => (StatusCode::OK, Json(json!({ "schema": schema }))),
         None => (

@@ -194,6 +194,33 @@ async fn ddl_and_reads_always_dead_lettered() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn raw_dml_on_missing_table_is_dead_lettered() -> anyhow::Result<()> {
+    let mut scenario = Scenario::new(1, &TABLES, &STATEMENTS).await?;
+    scenario.config = scenario.config.clone().cassandra_setting("allow_raw_dml", "true");
+    let cql = format!("INSERT INTO {}.no_such_table (id) VALUES (?)", scenario.keyspace);
+    publish_events(
+        &scenario.topic,
+        &[
+            event(0, CassandraWrite::raw("missing_table", cql, vec![text("x")])),
+            event(1, catalog_note("n1", "after")),
+        ],
+    )
+    .await?;
+
+    let mut worker = WorkerProcess::spawn(&scenario.config)?;
+    drain(&scenario, &mut worker).await?;
+
+    assert_eq!(notes(&scenario).await?, vec![note("n1", "after")]);
+    let letters = read_topic(&scenario.dead_letter_topic, 1, Duration::from_secs(30))?;
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].header("offload-dlq-error-class"), Some("invalid_request"));
+    let message = letters[0].header("offload-dlq-error-message").unwrap_or_default();
+    assert!(message.contains("missing_table"), "{message}");
+    assert!(message.contains("no_such_table"), "{message}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn check_config_rejects_catalog_batch_hiding_drop() -> anyhow::Result<()> {
     let config = offload_e2e::WorkerConfigBuilder::new("dispatch", "dead-letter", "group")
         .statement("add_note", "INSERT INTO ks.notes (id, body) VALUES (?, ?)", true)

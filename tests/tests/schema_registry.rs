@@ -76,6 +76,52 @@ async fn worker_applies_records_through_the_registry() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn unavailable_registry_holds_the_record() -> anyhow::Result<()> {
+    let registry = StandInRegistry::start().await?;
+    let scenario = Scenario::new(1, &TABLES, &STATEMENTS).await?;
+    publish_with_registry(&scenario.topic, &registry, &[workload::event(ENTITY, 0)]).await?;
+    registry.set_unavailable(true);
+    let config = scenario
+        .config
+        .clone()
+        .run_setting("retry_max_backoff_ms", "200")
+        .extra(&format!("\n[schemas]\nregistry_url = \"{}\"\n", registry.url));
+
+    let mut worker = WorkerProcess::spawn(&config)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while registry
+        .requests()
+        .iter()
+        .filter(|request| request.starts_with("GET"))
+        .count()
+        < 3
+    {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the worker did not retry the registry: {:?}\n{}",
+            registry.requests(),
+            worker.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rows_while_unavailable = workload::read_events(&scenario.session, &scenario.keyspace).await?;
+    let committed_while_unavailable = group_lags(&scenario.group, &scenario.topic)?[0].committed;
+    registry.set_unavailable(false);
+    drain(&scenario, &mut worker).await?;
+
+    assert!(rows_while_unavailable.is_empty(), "{rows_while_unavailable:?}");
+    assert_ne!(
+        committed_while_unavailable,
+        Some(1),
+        "the offset moved past the waiting record"
+    );
+    let rows = workload::read_events(&scenario.session, &scenario.keyspace).await?;
+    assert_eq!(rows, vec![(ENTITY.to_string(), 0, workload::body(ENTITY, 0))]);
+    assert_eq!(offload_e2e::end_offsets(&scenario.dead_letter_topic)?, vec![0]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn registry_records_without_registry_are_dead_lettered() -> anyhow::Result<()> {
     let registry = StandInRegistry::start().await?;
     let scenario = Scenario::new(1, &TABLES, &STATEMENTS).await?;
