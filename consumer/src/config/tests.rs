@@ -203,7 +203,7 @@ fn dml_statements_are_accepted() {
 }
 
 #[test]
-fn raw_dml_is_off_by_default_and_settable_by_environment() {
+fn raw_dml_defaults_and_environment() {
     Jail::expect_with(|jail| {
         jail.create_file("worker.toml", MINIMAL)?;
         let defaults = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap();

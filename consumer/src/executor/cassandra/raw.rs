@@ -2,6 +2,10 @@
 //! name. They run only where `cassandra.allow_raw_dml` is set, must pass
 //! [`check_dml`], and are prepared once and kept in a cache bounded by
 //! `cassandra.raw_dml_cache_size` entries.
+//!
+//! NOTE: a raw write's statement name is a label the producer chooses, and
+//! `offload_unknown_outcomes_total{statement}` carries it, so that metric's
+//! label set is only as small as the producers keep their labels.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
