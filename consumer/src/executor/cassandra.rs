@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use offload_schemas::{CassandraWrite, Consistency, DispatchEvent};
+use offload_schemas::{CassandraWrite, Consistency, DispatchEvent, SerialConsistency};
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::errors::PrepareError;
-use scylla::frame::types::{Consistency as DriverConsistency, SerialConsistency};
+use scylla::frame::types::{Consistency as DriverConsistency, SerialConsistency as DriverSerialConsistency};
 use scylla::statement::prepared::PreparedStatement;
 use tracing::{info, warn};
 
@@ -184,6 +184,9 @@ impl CassandraExecutor {
         if let Some(consistency) = write.consistency.and_then(driver_consistency) {
             statement.set_consistency(consistency);
         }
+        if let Some(serial) = write.serial_consistency.and_then(driver_serial_consistency) {
+            statement.set_serial_consistency(Some(serial));
+        }
 
         match self.session.execute_unpaged(&statement, values).await {
             Ok(_) => Ok(()),
@@ -236,12 +239,11 @@ async fn prepare(session: &Session, config: &StatementConfig) -> Result<CatalogE
         prepared.set_consistency(level);
     }
     prepared.set_is_idempotent(config.idempotent);
-    if let Some(serial) = config.serial_consistency.as_deref() {
-        let level = if serial.eq_ignore_ascii_case("LOCAL_SERIAL") {
-            SerialConsistency::LocalSerial
-        } else {
-            SerialConsistency::Serial
-        };
+    let serial = config.serial_consistency.as_deref();
+    if let Some(level) = serial
+        .and_then(SerialConsistency::from_symbol)
+        .and_then(driver_serial_consistency)
+    {
         prepared.set_serial_consistency(Some(level));
     }
 
@@ -330,6 +332,14 @@ fn write_timestamp(entry: &CatalogEntry, event: &DispatchEvent, write: &Cassandr
         Some(timestamp) => Some(timestamp),
         None if entry.use_event_timestamp => Some(event.created_at_us),
         None => None,
+    }
+}
+
+fn driver_serial_consistency(level: SerialConsistency) -> Option<DriverSerialConsistency> {
+    match level {
+        SerialConsistency::Unknown => None,
+        SerialConsistency::Serial => Some(DriverSerialConsistency::Serial),
+        SerialConsistency::LocalSerial => Some(DriverSerialConsistency::LocalSerial),
     }
 }
 
