@@ -1,0 +1,241 @@
+//! The `offload-worker` process of the demo: its configuration, start,
+//! SIGKILL and restart (`--chaos`), SIGTERM, and samples of its metrics.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::metrics::WorkerMetrics;
+
+/// Where the stand-in push servers listen and the credentials they generated.
+#[derive(Debug, Clone)]
+pub struct PushTargets {
+    /// APNs base URL, `https://127.0.0.1:port`.
+    pub apns_url: String,
+    /// FCM base URL.
+    pub fcm_url: String,
+    /// Control API base URL, `http://127.0.0.1:port`.
+    pub control_url: String,
+    /// The stand-ins' CA certificate (PEM).
+    pub ca_certificate: PathBuf,
+    /// The APNs `.p8` signing key.
+    pub apns_key: PathBuf,
+    /// Its 10-character key id.
+    pub apns_key_id: String,
+    /// Its 10-character team id.
+    pub apns_team_id: String,
+    /// The FCM service account JSON file.
+    pub fcm_service_account: PathBuf,
+}
+
+/// What the worker's configuration file needs.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// The `offload-worker` binary.
+    pub binary: PathBuf,
+    /// Kafka bootstrap servers.
+    pub bootstrap_servers: String,
+    /// Cassandra contact point.
+    pub contact_point: String,
+    /// Consumer group.
+    pub group: String,
+    /// Dispatch topic.
+    pub topic: String,
+    /// Dead-letter topic.
+    pub dead_letter_topic: String,
+    /// Push-feedback topic.
+    pub feedback_topic: String,
+    /// `[statements.*]` tables.
+    pub statement_catalog: String,
+    /// The stand-ins.
+    pub push: PushTargets,
+}
+
+/// A running worker, restarted in place after a kill.
+pub struct Worker {
+    settings: WorkerSettings,
+    config_path: PathBuf,
+    log_path: PathBuf,
+    metrics_port: u16,
+    child: Child,
+    /// Metrics of earlier, killed or stopped processes.
+    finished: WorkerMetrics,
+    /// The last sample of the running process.
+    last_sample: WorkerMetrics,
+    /// SIGKILLs sent.
+    pub kills: u32,
+}
+
+impl Worker {
+    /// Writes the configuration into `folder` and starts the worker.
+    pub fn start(settings: WorkerSettings, folder: &Path) -> anyhow::Result<Worker> {
+        let metrics_port = free_port()?;
+        let config_path = folder.join("worker.toml");
+        std::fs::write(&config_path, render(&settings, metrics_port))?;
+        let log_path = folder.join("worker.log");
+        let child = spawn(&settings.binary, &config_path, &log_path)?;
+        Ok(Worker {
+            settings,
+            config_path,
+            log_path,
+            metrics_port,
+            child,
+            finished: WorkerMetrics::default(),
+            last_sample: WorkerMetrics::default(),
+            kills: 0,
+        })
+    }
+
+    /// The worker's log file (standard error).
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Port of the worker's `/metrics`.
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics_port
+    }
+
+    /// Fails when the worker exited on its own.
+    pub fn check_running(&mut self) -> anyhow::Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            anyhow::bail!(
+                "the worker exited with {status}; its log is {}",
+                self.log_path.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// Keeps a sample of the running worker's metrics.
+    pub fn record_sample(&mut self, sample: WorkerMetrics) {
+        self.last_sample = sample;
+    }
+
+    /// Metrics over every process so far: finished ones plus the last sample.
+    pub fn metrics(&self) -> WorkerMetrics {
+        let mut total = self.finished.clone();
+        total.add(&self.last_sample);
+        total
+    }
+
+    /// Samples the metrics, kills the worker with SIGKILL and starts a new one.
+    pub async fn kill_and_restart(&mut self) -> anyhow::Result<()> {
+        if let Ok(sample) = WorkerMetrics::scrape(self.metrics_port).await {
+            self.last_sample = sample;
+        }
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL)?;
+        self.child.wait()?;
+        self.kills += 1;
+        self.finished.add(&std::mem::take(&mut self.last_sample));
+        self.child = spawn(&self.settings.binary, &self.config_path, &self.log_path)?;
+        Ok(())
+    }
+
+    /// Samples the metrics a last time and stops the worker with SIGTERM.
+    pub async fn stop(mut self) -> anyhow::Result<WorkerMetrics> {
+        if let Ok(sample) = WorkerMetrics::scrape(self.metrics_port).await {
+            self.last_sample = sample;
+        }
+        if self.child.try_wait()?.is_none() {
+            kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM)?;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while self.child.try_wait()?.is_none() {
+                if Instant::now() >= deadline {
+                    self.child.kill()?;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        Ok(self.metrics())
+    }
+}
+
+fn spawn(binary: &Path, config_path: &Path, log_path: &Path) -> anyhow::Result<Child> {
+    let log = File::options()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    Command::new(binary)
+        .arg("--config")
+        .arg(config_path)
+        .env("OFFLOAD_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .with_context(|| {
+            format!(
+                "starting {} failed; build it with `cargo build -p offload-consumer`",
+                binary.display()
+            )
+        })
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Returns a path as a TOML literal string.
+fn toml_path(path: &Path) -> anyhow::Result<String> {
+    let text = path.display().to_string();
+    anyhow::ensure!(!text.contains('\''), "path {text} cannot be a TOML literal string; move it");
+    Ok(format!("'{text}'"))
+}
+
+fn render(settings: &WorkerSettings, metrics_port: u16) -> String {
+    let push = &settings.push;
+    let path = |path: &Path| toml_path(path).unwrap_or_else(|_| format!("{:?}", path.display().to_string()));
+    format!(
+        r#"[kafka]
+"bootstrap.servers" = "{bootstrap}"
+"group.id" = "{group}"
+
+[topics]
+dispatch = "{topic}"
+dead_letter = "{dead_letter}"
+push_feedback = "{feedback}"
+
+[cassandra]
+contact_points = ["{contact_point}"]
+
+[http]
+listen_address = "127.0.0.1:{metrics_port}"
+
+[apns]
+endpoint = "{apns_url}"
+public_roots = false
+extra_root_certificate_paths = [{ca}]
+auth = {{ method = "token", key_path = {key}, key_id = "{key_id}", team_id = "{team_id}" }}
+
+[fcm]
+service_account_key_path = {service_account}
+base_url = "{fcm_url}"
+public_roots = false
+extra_root_certificate_paths = [{ca}]
+
+{catalog}"#,
+        bootstrap = settings.bootstrap_servers,
+        group = settings.group,
+        topic = settings.topic,
+        dead_letter = settings.dead_letter_topic,
+        feedback = settings.feedback_topic,
+        contact_point = settings.contact_point,
+        apns_url = push.apns_url,
+        ca = path(&push.ca_certificate),
+        key = path(&push.apns_key),
+        key_id = push.apns_key_id,
+        team_id = push.apns_team_id,
+        service_account = path(&push.fcm_service_account),
+        fcm_url = push.fcm_url,
+        catalog = settings.statement_catalog,
+    )
+}
