@@ -25,26 +25,56 @@ const UNFOLLOW_AFTER_DAYS: i64 = 14;
 /// What a user did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Interaction {
-    /// `poster` published `post`.
-    Post { poster: Uuid, post: Uuid },
-    /// `actor` liked `post` of `owner`.
-    Like { actor: Uuid, owner: Uuid, post: Uuid },
-    /// `actor` wrote `comment` on `post` of `owner`.
-    Comment {
-        actor: Uuid,
-        owner: Uuid,
+    /// A user published a post.
+    Post {
+        /// The author.
+        poster: Uuid,
+        /// The new post.
         post: Uuid,
+    },
+    /// A user liked a post.
+    Like {
+        /// Who liked it.
+        actor: Uuid,
+        /// The post's author.
+        owner: Uuid,
+        /// The post.
+        post: Uuid,
+    },
+    /// A user commented on a post.
+    Comment {
+        /// Who commented.
+        actor: Uuid,
+        /// The post's author.
+        owner: Uuid,
+        /// The post.
+        post: Uuid,
+        /// The new comment.
         comment: Uuid,
     },
-    /// `follower` started following `followee`.
-    Follow { follower: Uuid, followee: Uuid },
-    /// `follower` stopped following `followee`.
-    Unfollow { follower: Uuid, followee: Uuid },
-    /// `sender` sent `message` to `receiver` in `conversation`.
+    /// A user started following another.
+    Follow {
+        /// Who follows.
+        follower: Uuid,
+        /// Who is followed.
+        followee: Uuid,
+    },
+    /// A user stopped following another.
+    Unfollow {
+        /// Who stopped following.
+        follower: Uuid,
+        /// Who was followed.
+        followee: Uuid,
+    },
+    /// A user sent a direct message.
     Message {
+        /// The sender.
         sender: Uuid,
+        /// The receiver.
         receiver: Uuid,
+        /// The conversation of the two users, the same in both directions.
         conversation: Uuid,
+        /// The new message.
         message: Uuid,
     },
 }
