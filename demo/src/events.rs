@@ -20,6 +20,9 @@ use crate::workload::{Interaction, Request};
 /// Key of the custom data field that carries the request id in every push.
 pub const REQUEST_ID_FIELD: &str = "request_id";
 
+/// Key of the custom data field that carries the run id in every push.
+pub const RUN_ID_FIELD: &str = "run_id";
+
 /// The analytics scope of every user.
 pub const WORLD: &str = "world";
 
@@ -176,7 +179,9 @@ impl EventBuilder {
                         body: Some(body.into()),
                         ..ApnsAlert::default()
                     }),
-                    custom_data_json: Some(serde_json::json!({ REQUEST_ID_FIELD: request_id }).to_string()),
+                    custom_data_json: Some(
+                        serde_json::json!({ REQUEST_ID_FIELD: request_id, RUN_ID_FIELD: self.run_id }).to_string(),
+                    ),
                     ..ApnsPush::default()
                 }),
                 Device::Fcm(token) => Action::from(FcmPush {
@@ -186,7 +191,10 @@ impl EventBuilder {
                         body: Some(body.into()),
                         image: None,
                     }),
-                    data: BTreeMap::from([(REQUEST_ID_FIELD.to_string(), request_id.clone())]),
+                    data: BTreeMap::from([
+                        (REQUEST_ID_FIELD.to_string(), request_id.clone()),
+                        (RUN_ID_FIELD.to_string(), self.run_id.clone()),
+                    ]),
                     ..FcmPush::default()
                 }),
             };

@@ -74,6 +74,9 @@ struct Args {
     /// Do not draw the progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Folder for the worker's configuration file and log (`worker.log`).
+    #[arg(long, default_value = "target/offload-demo")]
+    work_dir: PathBuf,
 }
 
 #[tokio::main]
@@ -125,6 +128,7 @@ async fn run(args: &Args) -> anyhow::Result<bool> {
         push,
         drain_timeout: Duration::from_secs(args.drain_timeout_secs),
         progress: !args.no_progress,
+        work_dir: args.work_dir.clone(),
     };
     let portion = messages.map_or("all".to_string(), |count| format!("the first {count}"));
     println!(

@@ -55,6 +55,16 @@ impl WorkerMetrics {
         }
     }
 
+    /// Removes the counts of `baseline`, an earlier sample of the same process.
+    pub fn subtract(&mut self, baseline: &WorkerMetrics) {
+        self.events = self.events.saturating_sub(baseline.events);
+        for (bound, count) in &baseline.latency_buckets {
+            if let Some(own) = self.latency_buckets.get_mut(bound) {
+                *own = own.saturating_sub(*count);
+            }
+        }
+    }
+
     /// The upper bound, in seconds, of the histogram bucket holding quantile
     /// `q` (0 to 1); `None` without observations. Bucket bounds double, so
     /// this is an upper estimate within a factor of two.

@@ -54,6 +54,8 @@ pub struct DemoConfig {
     pub drain_timeout: Duration,
     /// Whether to draw the progress bar.
     pub progress: bool,
+    /// Folder for the worker's configuration file and log.
+    pub work_dir: PathBuf,
 }
 
 /// What a run did and found.
@@ -101,14 +103,10 @@ pub async fn run(config: &DemoConfig) -> anyhow::Result<Outcome> {
             )
         })?;
     schema::create(&session, &config.keyspace).await?;
-    let dead_letters_before = total_end_offset(config, &config.dead_letter_topic)?;
-    let push_sequence_before = verify::recorded_pushes(&config.push.control_url, 0)
-        .await?
-        .last()
-        .map_or(0, |record| record.sequence);
 
-    let config_folder = tempfile::Builder::new().prefix("offload-demo-").tempdir()?;
-    let mut worker = Worker::start(worker_settings(config), config_folder.path())?;
+    std::fs::create_dir_all(&config.work_dir)
+        .with_context(|| format!("cannot create {}", config.work_dir.display()))?;
+    let mut worker = Worker::start(worker_settings(config), &config.work_dir)?;
     let publisher = Publisher::new(PublisherConfig::new(
         &config.bootstrap_servers,
         &config.topic,
@@ -124,8 +122,23 @@ pub async fn run(config: &DemoConfig) -> anyhow::Result<Outcome> {
         topic: config.topic.clone(),
     };
 
-    let started = Instant::now();
     let mut progress = Progress::start(workload.requests.len(), lag_source, config.progress);
+    // Events an interrupted earlier run left in the topic go first, so that
+    // the counts below are this run's alone.
+    let leftovers = replay::wait_for_drain(&mut worker, &mut progress, 0, Instant::now(), config.drain_timeout).await;
+    if let Err(error) = leftovers {
+        progress.finish();
+        worker.stop().await?;
+        return Err(error.context("the worker could not finish the events an earlier run left in the topic"));
+    }
+    worker.set_baseline().await?;
+    let dead_letters_before = total_end_offset(config, &config.dead_letter_topic)?;
+    let push_sequence_before = verify::recorded_pushes(&config.push.control_url, 0)
+        .await?
+        .last()
+        .map_or(0, |record| record.sequence);
+
+    let started = Instant::now();
     let replayed = replay::publish(
         &workload.requests,
         config.rate,
@@ -144,16 +157,17 @@ pub async fn run(config: &DemoConfig) -> anyhow::Result<Outcome> {
     let kills = worker.kills;
     let metrics = worker.stop().await?;
     let (published, drain_time) = drained.map_err(|error| {
-        // Keep the worker's log for the reader of the error.
-        let kept = config_folder.keep();
-        error.context(format!("the worker's configuration and log are in {}", kept.display()))
+        error.context(format!(
+            "the worker's configuration and log are in {}",
+            config.work_dir.display()
+        ))
     })?;
 
     let mut report = Report::default();
     verify::check_counters(&session, &config.keyspace, &run_id, &expected, &mut report).await?;
     verify::check_rows(&session, &config.keyspace, &run_id, &expected, &mut report).await?;
     let recorded = verify::recorded_pushes(&config.push.control_url, push_sequence_before).await?;
-    verify::check_pushes(&recorded, &expected, &mut report);
+    verify::check_pushes(&recorded, &run_id, &expected, &mut report);
     report.dead_letters = total_end_offset(config, &config.dead_letter_topic)? - dead_letters_before;
     let passed = report.passed(config.chaos > 0);
 

@@ -103,6 +103,13 @@ pub fn render(outcome: &Outcome, chaos: bool) -> String {
             pushes.received, pushes.expected, pushes.missing, pushes.duplicates, pushes.unexpected
         ),
     );
+    if pushes.other_runs > 0 {
+        line(
+            &mut out,
+            "pushes of other runs",
+            format!("{:>9}  (not compared)", pushes.other_runs),
+        );
+    }
     line(&mut out, "new dead letters", format!("{:>9}", report.dead_letters));
     let verdict = match (outcome.passed, chaos) {
         (true, false) => "passed (every counter, row and push exact)",

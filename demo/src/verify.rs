@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::events::REQUEST_ID_FIELD;
+use crate::events::{REQUEST_ID_FIELD, RUN_ID_FIELD};
 use crate::expected::{CounterCell, Expected};
 use crate::schema::{COUNTER_TABLES, USER_TOTALS, USER_WEEKLY};
 
@@ -60,6 +60,8 @@ pub struct PushCheck {
     pub duplicates: u64,
     /// Notifications that no request should have sent.
     pub unexpected: u64,
+    /// Notifications of other runs, not compared.
+    pub other_runs: u64,
 }
 
 /// Everything the verification found.
@@ -290,16 +292,24 @@ pub async fn recorded_pushes(control_url: &str, after_sequence: u64) -> anyhow::
     Ok(response.error_for_status()?.json().await?)
 }
 
-/// Compares the notifications recorded during the run with the expected ones.
-pub fn check_pushes(recorded: &[RecordedPush], expected: &Expected, report: &mut Report) {
+/// Compares the notifications of run `run_id` recorded during the run with
+/// the expected ones. Notifications of other runs (an earlier run's events
+/// that its worker had not finished) are counted apart.
+pub fn check_pushes(recorded: &[RecordedPush], run_id: &str, expected: &Expected, report: &mut Report) {
     let mut received: BTreeMap<(String, String), u64> = BTreeMap::new();
     for record in recorded {
-        let request_id = match record.platform.as_str() {
-            "apns" => record.body.get(REQUEST_ID_FIELD),
-            _ => record.body.get("data").and_then(|data| data.get(REQUEST_ID_FIELD)),
+        let field = |name: &str| {
+            let value = match record.platform.as_str() {
+                "apns" => record.body.get(name),
+                _ => record.body.get("data").and_then(|data| data.get(name)),
+            };
+            value.and_then(Value::as_str).unwrap_or_default().to_string()
         };
-        let request_id = request_id.and_then(Value::as_str).unwrap_or_default().to_string();
-        *received.entry((record.target.clone(), request_id)).or_default() += 1;
+        if field(RUN_ID_FIELD) != run_id {
+            report.pushes.other_runs += 1;
+            continue;
+        }
+        *received.entry((record.target.clone(), field(REQUEST_ID_FIELD))).or_default() += 1;
     }
     let check = &mut report.pushes;
     check.expected = expected.pushes.values().sum();

@@ -67,6 +67,8 @@ pub struct Worker {
     finished: WorkerMetrics,
     /// The last sample of the running process.
     last_sample: WorkerMetrics,
+    /// Counts to leave out: work done before the replay started.
+    baseline: WorkerMetrics,
     /// SIGKILLs sent.
     pub kills: u32,
 }
@@ -78,6 +80,8 @@ impl Worker {
         let config_path = folder.join("worker.toml");
         std::fs::write(&config_path, render(&settings, metrics_port))?;
         let log_path = folder.join("worker.log");
+        // Each run starts a new log; restarts within the run append to it.
+        File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
         let child = spawn(&settings.binary, &config_path, &log_path)?;
         Ok(Worker {
             settings,
@@ -87,6 +91,7 @@ impl Worker {
             child,
             finished: WorkerMetrics::default(),
             last_sample: WorkerMetrics::default(),
+            baseline: WorkerMetrics::default(),
             kills: 0,
         })
     }
@@ -117,10 +122,18 @@ impl Worker {
         self.last_sample = sample;
     }
 
-    /// Metrics over every process so far: finished ones plus the last sample.
+    /// Takes the current counts as the baseline that [`Worker::metrics`] leaves out.
+    pub async fn set_baseline(&mut self) -> anyhow::Result<()> {
+        self.baseline = WorkerMetrics::scrape(self.metrics_port).await?;
+        Ok(())
+    }
+
+    /// Metrics over every process since the baseline: finished ones plus
+    /// the last sample.
     pub fn metrics(&self) -> WorkerMetrics {
         let mut total = self.finished.clone();
         total.add(&self.last_sample);
+        total.subtract(&self.baseline);
         total
     }
 
@@ -198,6 +211,15 @@ fn render(settings: &WorkerSettings, metrics_port: u16) -> String {
         r#"[kafka]
 "bootstrap.servers" = "{bootstrap}"
 "group.id" = "{group}"
+# Static membership: a restarted worker takes its partitions back at once
+# instead of waiting for the killed one's session to time out.
+"group.instance.id" = "{group}-worker-1"
+"session.timeout.ms" = 10000
+
+[worker]
+# Below session.timeout.ms, so a stopping worker commits before it is dropped.
+shutdown_timeout_ms = 8000
+revoke_timeout_ms = 8000
 
 [topics]
 dispatch = "{topic}"

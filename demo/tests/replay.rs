@@ -56,6 +56,7 @@ async fn replay_of_a_slice_verifies_exactly() -> anyhow::Result<()> {
         push,
         drain_timeout: Duration::from_secs(45),
         progress: false,
+        work_dir: folder.path().join("work"),
     };
     let outcome = run(&config).await?;
     let rendered = summary::render(&outcome, false);

@@ -69,9 +69,12 @@ pub(crate) struct Validator {
     pub(crate) bundle_id: String,
     pub(crate) max_token_age: Duration,
     pub(crate) now: Now,
-    /// The newest provider token `iat` accepted, to detect updates more
-    /// often than every 20 minutes.
-    newest_iat: Mutex<Option<u64>>,
+    /// The newest provider token `iat` accepted per connection, to detect
+    /// updates more often than every 20 minutes. Kept per connection so that
+    /// a restarted provider, which signs a new token on its new connection,
+    /// is not rejected for 20 minutes. NOTE: Apple's documentation does not
+    /// say whether the interval counts per connection or per signing key.
+    newest_iat: Mutex<HashMap<u64, u64>>,
     /// Tokens no longer valid, with the time APNs reports in a 410.
     pub(crate) unregistered: Mutex<HashMap<String, u64>>,
 }
@@ -89,13 +92,13 @@ impl Validator {
             bundle_id,
             max_token_age,
             now,
-            newest_iat: Mutex::new(None),
+            newest_iat: Mutex::new(HashMap::new()),
             unregistered: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Runs every check in order.
-    pub(crate) fn check(&self, parts: &Parts, body: &[u8]) -> Result<Accepted, Rejection> {
+    /// Runs every check in order on a request that came on `connection`.
+    pub(crate) fn check(&self, connection: u64, parts: &Parts, body: &[u8]) -> Result<Accepted, Rejection> {
         if parts.method != http::Method::POST {
             return Err(reject(405, "MethodNotAllowed"));
         }
@@ -104,7 +107,7 @@ impl Validator {
             Some(token) => token.to_string(),
             None => return Err(reject(404, "BadPath")),
         };
-        let provider_token_iat = self.check_provider_token(parts)?;
+        let provider_token_iat = self.check_provider_token(connection, parts)?;
         let headers = self.check_headers(parts)?;
         check_device_token(&device_token)?;
         let payload = check_payload(body, headers.get("apns-push-type").map(String::as_str))?;
@@ -123,7 +126,7 @@ impl Validator {
         })
     }
 
-    fn check_provider_token(&self, parts: &Parts) -> Result<Option<u64>, Rejection> {
+    fn check_provider_token(&self, connection: u64, parts: &Parts) -> Result<Option<u64>, Rejection> {
         let Auth::Token { key, key_id, team_id } = &self.auth else {
             return Ok(None);
         };
@@ -155,12 +158,14 @@ impl Validator {
             return Err(reject(403, "ExpiredProviderToken"));
         }
         let mut newest = self.newest_iat.lock().expect("token lock is never poisoned");
-        match *newest {
+        match newest.get(&connection).copied() {
             Some(previous) if claims.iat > previous && claims.iat - previous < MIN_TOKEN_UPDATE_SECS => {
                 return Err(reject(429, "TooManyProviderTokenUpdates"));
             }
             Some(previous) if claims.iat <= previous => {}
-            _ => *newest = Some(claims.iat),
+            _ => {
+                newest.insert(connection, claims.iat);
+            }
         }
         Ok(Some(claims.iat))
     }
