@@ -11,6 +11,9 @@ pub struct WorkerMetrics {
     /// Cumulative counts of the end-to-end histogram by upper bound in
     /// seconds (as text, so the map can be summed exactly), executed events only.
     pub latency_buckets: BTreeMap<String, u64>,
+    /// `offload_in_flight_events` of the last sample: records received and
+    /// not yet finished. Not summed over processes.
+    pub in_flight: u64,
 }
 
 impl WorkerMetrics {
@@ -34,7 +37,9 @@ impl WorkerMetrics {
             let Ok(value) = value.parse::<f64>() else {
                 continue;
             };
-            if name_and_labels.starts_with("offload_events_total{") {
+            if name_and_labels == "offload_in_flight_events" {
+                metrics.in_flight = value as u64;
+            } else if name_and_labels.starts_with("offload_events_total{") {
                 metrics.events += value as u64;
             } else if name_and_labels.starts_with("offload_event_end_to_end_seconds_bucket{")
                 && name_and_labels.contains("outcome=\"executed\"")

@@ -79,6 +79,8 @@ pub struct Outcome {
     pub metrics: WorkerMetrics,
     /// Times the worker was killed.
     pub kills: u32,
+    /// What each killed process left uncommitted.
+    pub kill_records: Vec<crate::worker::KillRecord>,
     /// The comparison with the expected values.
     pub report: Report,
     /// Whether the verification passed.
@@ -155,6 +157,7 @@ pub async fn run(config: &DemoConfig) -> anyhow::Result<Outcome> {
     };
     progress.finish();
     let kills = worker.kills;
+    let kill_records = worker.kill_records.clone();
     let metrics = worker.stop().await?;
     let (published, drain_time) = drained.map_err(|error| {
         error.context(format!(
@@ -181,6 +184,7 @@ pub async fn run(config: &DemoConfig) -> anyhow::Result<Outcome> {
         drain_time,
         metrics,
         kills,
+        kill_records,
         report,
         passed,
     })

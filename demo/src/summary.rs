@@ -69,6 +69,25 @@ pub fn render(outcome: &Outcome, chaos: bool) -> String {
     );
     if chaos {
         line(&mut out, "worker kills (SIGKILL)", format!("{:>9}", outcome.kills));
+        for (index, kill) in outcome.kill_records.iter().enumerate() {
+            let mut partitions = kill.uncommitted.clone();
+            partitions.sort_by_key(|(_, lag)| -lag);
+            let top: Vec<String> = partitions
+                .iter()
+                .take(4)
+                .map(|(partition, lag)| format!("p{partition} {lag}"))
+                .collect();
+            line(
+                &mut out,
+                &format!("  kill {}", index + 1),
+                format!(
+                    "{:>9}  executed, not committed (replayed); {} in flight; behind log end: {}",
+                    kill.replayed(),
+                    kill.in_flight,
+                    top.join(", ")
+                ),
+            );
+        }
     }
 
     let report = &outcome.report;
@@ -119,6 +138,11 @@ pub fn render(outcome: &Outcome, chaos: bool) -> String {
     line(&mut out, "verification", format!("   {verdict}"));
     for problem in &report.problems {
         let _ = writeln!(out, "    {problem}");
+    }
+    if !chaos {
+        for line in &report.overshoots {
+            let _ = writeln!(out, "    {line}");
+        }
     }
     out
 }

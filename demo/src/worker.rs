@@ -11,6 +11,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::metrics::WorkerMetrics;
+use offload_consumer::lag::{group_lag, PartitionLag};
 
 /// Where the stand-in push servers listen and the credentials they generated.
 #[derive(Debug, Clone)]
@@ -56,6 +57,27 @@ pub struct WorkerSettings {
     pub push: PushTargets,
 }
 
+/// What the worker had done when it was killed.
+#[derive(Debug, Clone, Default)]
+pub struct KillRecord {
+    /// Events the killed process executed.
+    pub executed: u64,
+    /// How far the group's committed offsets advanced during the process's
+    /// life, summed over partitions.
+    pub committed_advance: i64,
+    /// Records received and not finished at the kill.
+    pub in_flight: u64,
+    /// Per partition, records between the committed offset and the log end at the kill.
+    pub uncommitted: Vec<(i32, i64)>,
+}
+
+impl KillRecord {
+    /// Events executed but not covered by a commit: the new process runs them again.
+    pub fn replayed(&self) -> i64 {
+        self.executed as i64 - self.committed_advance
+    }
+}
+
 /// A running worker, restarted in place after a kill.
 pub struct Worker {
     settings: WorkerSettings,
@@ -71,6 +93,11 @@ pub struct Worker {
     baseline: WorkerMetrics,
     /// SIGKILLs sent.
     pub kills: u32,
+    /// One record per kill.
+    pub kill_records: Vec<KillRecord>,
+    /// Sum of the group's committed offsets when the running process started
+    /// (for the first one: at the baseline).
+    committed_at_start: i64,
 }
 
 impl Worker {
@@ -93,6 +120,8 @@ impl Worker {
             last_sample: WorkerMetrics::default(),
             baseline: WorkerMetrics::default(),
             kills: 0,
+            kill_records: Vec::new(),
+            committed_at_start: 0,
         })
     }
 
@@ -125,6 +154,7 @@ impl Worker {
     /// Takes the current counts as the baseline that [`Worker::metrics`] leaves out.
     pub async fn set_baseline(&mut self) -> anyhow::Result<()> {
         self.baseline = WorkerMetrics::scrape(self.metrics_port).await?;
+        self.committed_at_start = committed_sum(&self.read_lags().await?);
         Ok(())
     }
 
@@ -137,13 +167,26 @@ impl Worker {
         total
     }
 
-    /// Samples the metrics, kills the worker with SIGKILL and starts a new one.
+    /// Samples the metrics and the group's offsets, kills the worker with
+    /// SIGKILL and starts a new one.
     pub async fn kill_and_restart(&mut self) -> anyhow::Result<()> {
+        let lags = self.read_lags().await?;
         if let Ok(sample) = WorkerMetrics::scrape(self.metrics_port).await {
             self.last_sample = sample;
         }
         kill(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL)?;
         self.child.wait()?;
+        // The process could commit between the reading and the kill; read again.
+        let lags = self.read_lags().await.unwrap_or(lags);
+        let baseline = if self.kills == 0 { self.baseline.events } else { 0 };
+        let committed = committed_sum(&lags);
+        self.kill_records.push(KillRecord {
+            executed: self.last_sample.events.saturating_sub(baseline),
+            committed_advance: committed - self.committed_at_start,
+            in_flight: self.last_sample.in_flight,
+            uncommitted: lags.iter().map(|lag| (lag.partition, lag.lag())).collect(),
+        });
+        self.committed_at_start = committed;
         self.kills += 1;
         self.finished.add(&std::mem::take(&mut self.last_sample));
         self.child = spawn(&self.settings.binary, &self.config_path, &self.log_path)?;
@@ -168,6 +211,26 @@ impl Worker {
         }
         Ok(self.metrics())
     }
+}
+
+impl Worker {
+    async fn read_lags(&self) -> anyhow::Result<Vec<PartitionLag>> {
+        let (servers, group, topic) = (
+            self.settings.bootstrap_servers.clone(),
+            self.settings.group.clone(),
+            self.settings.topic.clone(),
+        );
+        let lags = tokio::task::spawn_blocking(move || group_lag(&servers, &group, &topic, Duration::from_secs(10)))
+            .await?
+            .context("reading the worker group's committed offsets failed")?;
+        Ok(lags)
+    }
+}
+
+fn committed_sum(lags: &[PartitionLag]) -> i64 {
+    lags.iter()
+        .map(|lag| lag.committed.unwrap_or(lag.log_start).max(lag.log_start))
+        .sum()
 }
 
 fn spawn(binary: &Path, config_path: &Path, log_path: &Path) -> anyhow::Result<Child> {
