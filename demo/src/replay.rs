@@ -132,8 +132,7 @@ async fn read_lag(source: LagSource, lag: Arc<Mutex<Option<(Instant, i64)>>>, st
 }
 
 /// Publishes `requests`, spreading each log's time span over
-/// `requests / rate` seconds, and kills the worker `chaos` times at evenly
-/// spaced points.
+/// `requests / rate` seconds, and kills the worker `chaos` times.
 pub async fn publish(
     requests: &[Request],
     rate: f64,
@@ -145,14 +144,16 @@ pub async fn publish(
 ) -> anyhow::Result<Published> {
     let mut published = Published::default();
     let duration = requests.len() as f64 / rate;
-    let kill_points: Vec<usize> = (1..=chaos as usize)
-        .map(|kill| requests.len() * kill / (chaos as usize + 1))
-        .collect();
+    // Kills fall at evenly spaced times of the replay, not request counts,
+    // because both logs are busiest near their start.
+    let mut kill_times: Vec<f64> = (1..=chaos).map(|kill| f64::from(kill) / f64::from(chaos + 1)).collect();
+    kill_times.reverse();
     let started = Instant::now();
     let start = tokio::time::Instant::now();
     for (index, request) in requests.iter().enumerate() {
         tokio::time::sleep_until(start + Duration::from_secs_f64(request.position * duration)).await;
-        if kill_points.contains(&index) {
+        if kill_times.last().is_some_and(|time| request.position >= *time) {
+            kill_times.pop();
             worker.kill_and_restart().await?;
         }
         *published.requests.entry(request.interaction.controller()).or_default() += 1;

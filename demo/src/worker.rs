@@ -239,10 +239,12 @@ fn spawn(binary: &Path, config_path: &Path, log_path: &Path) -> anyhow::Result<C
         .append(true)
         .open(log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
+    // The log goes to a file, so lifecycle lines (info) cost nothing on the terminal.
+    let filter = std::env::var("OFFLOAD_LOG").unwrap_or_else(|_| "info".into());
     Command::new(binary)
         .arg("--config")
         .arg(config_path)
-        .env("OFFLOAD_LOG", "warn")
+        .env("OFFLOAD_LOG", filter)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
