@@ -59,14 +59,8 @@ pub fn render(outcome: &Outcome, chaos: bool) -> String {
         ),
     );
     let executed = outcome.metrics.events;
-    line(
-        &mut out,
-        "events executed",
-        format!(
-            "{executed:>9}  ({} more than published: replays after kills)",
-            executed.saturating_sub(outcome.events as u64)
-        ),
-    );
+    let rerun = executed.saturating_sub(outcome.events as u64);
+    line(&mut out, "events executed", format!("{executed:>9}  ({rerun} of them run again after a kill)"));
     if chaos {
         line(&mut out, "worker kills (SIGKILL)", format!("{:>9}", outcome.kills));
         for (index, kill) in outcome.kill_records.iter().enumerate() {
