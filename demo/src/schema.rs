@@ -160,3 +160,19 @@ pub fn statement_catalog(keyspace: &str) -> String {
     );
     catalog
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_toml_carries_the_catalog() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/local/worker.toml");
+        let example = std::fs::read_to_string(path).expect("deploy/local/worker.toml is readable");
+        let catalog = statement_catalog("offload_demo");
+        assert!(
+            example.contains(catalog.trim_end()),
+            "deploy/local/worker.toml must contain the demo's catalog:\n{catalog}"
+        );
+    }
+}
