@@ -13,6 +13,7 @@
 //! - [`expected`]: what the tables and devices must hold, counted separately.
 //! - [`schema`]: tables and the worker's statement catalog.
 //! - [`worker`] and [`metrics`]: the worker process and its `/metrics`.
+//! - [`pinned`]: the entity whose event held a partition's commit back at a kill.
 //! - [`replay`]: rate, progress bar, kills and the wait for zero lag.
 //! - [`verify`]: reads everything back and compares.
 //! - [`standins`]: finds or starts the stand-in push servers.
@@ -24,6 +25,7 @@ pub mod expected;
 pub mod input;
 pub mod metrics;
 pub mod people;
+pub mod pinned;
 pub mod replay;
 pub mod run;
 pub mod schema;

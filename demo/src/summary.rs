@@ -69,13 +69,20 @@ pub fn render(outcome: &Outcome, chaos: bool) -> String {
             let top: Vec<String> = partitions
                 .iter()
                 .take(4)
-                .map(|(partition, lag)| format!("p{partition} {lag}"))
+                .map(|(partition, lag)| {
+                    let key = kill
+                        .pinned_by
+                        .iter()
+                        .find(|(pinned, _)| pinned == partition)
+                        .map_or("", |(_, key)| key.as_str());
+                    format!("p{partition} {lag} at {key}")
+                })
                 .collect();
             line(
                 &mut out,
                 &format!("  kill {}", index + 1),
                 format!(
-                    "{:>9}  executed, not committed (replayed); {} in flight; behind log end: {}",
+                    "{:>9}  executed, not committed (replayed); {} in flight; behind log end, at entity: {}",
                     kill.replayed(),
                     kill.in_flight,
                     top.join(", ")

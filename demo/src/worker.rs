@@ -69,6 +69,9 @@ pub struct KillRecord {
     pub in_flight: u64,
     /// Per partition, records between the committed offset and the log end at the kill.
     pub uncommitted: Vec<(i32, i64)>,
+    /// Per partition with records behind the log end, the entity key of the
+    /// record at the committed offset: the oldest unfinished one.
+    pub pinned_by: Vec<(i32, String)>,
 }
 
 impl KillRecord {
@@ -180,11 +183,13 @@ impl Worker {
         let lags = self.read_lags().await.unwrap_or(lags);
         let baseline = if self.kills == 0 { self.baseline.events } else { 0 };
         let committed = committed_sum(&lags);
+        let pinned_by = self.read_pinning_keys(&lags).await;
         self.kill_records.push(KillRecord {
             executed: self.last_sample.events.saturating_sub(baseline),
             committed_advance: committed - self.committed_at_start,
             in_flight: self.last_sample.in_flight,
             uncommitted: lags.iter().map(|lag| (lag.partition, lag.lag())).collect(),
+            pinned_by,
         });
         self.committed_at_start = committed;
         self.kills += 1;
@@ -214,6 +219,22 @@ impl Worker {
 }
 
 impl Worker {
+    async fn read_pinning_keys(&self, lags: &[PartitionLag]) -> Vec<(i32, String)> {
+        let (servers, topic) = (self.settings.bootstrap_servers.clone(), self.settings.topic.clone());
+        let lags = lags.to_vec();
+        let read = move || {
+            lags.iter()
+                .filter(|lag| lag.lag() > 0)
+                .filter_map(|lag| {
+                    let offset = lag.committed?;
+                    let key = crate::pinned::key_at(&servers, &topic, lag.partition, offset, Duration::from_secs(3))?;
+                    Some((lag.partition, key))
+                })
+                .collect()
+        };
+        tokio::task::spawn_blocking(read).await.unwrap_or_default()
+    }
+
     async fn read_lags(&self) -> anyhow::Result<Vec<PartitionLag>> {
         let (servers, group, topic) = (
             self.settings.bootstrap_servers.clone(),
