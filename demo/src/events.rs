@@ -46,7 +46,13 @@ impl EventBuilder {
         let day = calendar::day(request.at);
         match request.interaction {
             Interaction::Like { actor, owner, .. } => {
-                self.reaction(&mut actions, request, actor, owner, ["likes_received", "likes_received"]);
+                self.reaction(
+                    &mut actions,
+                    request,
+                    actor,
+                    owner,
+                    ["likes_received", "likes_received"],
+                );
                 self.analytics(&mut actions, request, "sent_likes", region(actor));
                 self.analytics(&mut actions, request, "received_likes", region(owner));
             }
@@ -66,7 +72,13 @@ impl EventBuilder {
                     ],
                 );
                 actions.push((format!("post/{post}"), insert));
-                self.reaction(&mut actions, request, actor, owner, ["comments_received", "comments_received"]);
+                self.reaction(
+                    &mut actions,
+                    request,
+                    actor,
+                    owner,
+                    ["comments_received", "comments_received"],
+                );
                 self.analytics(&mut actions, request, "sent_comments", region(actor));
                 self.analytics(&mut actions, request, "received_comments", region(owner));
             }
@@ -74,7 +86,13 @@ impl EventBuilder {
                 actions.push((user(follower), self.user_total("following", follower, 1)));
                 actions.push((user(followee), self.user_total("followers", followee, 1)));
                 actions.push((user(followee), self.user_weekly("new_followers", followee, request)));
-                self.push(&mut actions, request, followee, "New follower", "Someone started following you");
+                self.push(
+                    &mut actions,
+                    request,
+                    followee,
+                    "New follower",
+                    "Someone started following you",
+                );
                 self.analytics(&mut actions, request, "follows", region(follower));
             }
             Interaction::Unfollow { follower, followee } => {
@@ -107,7 +125,13 @@ impl EventBuilder {
                 actions.push((format!("conversation/{conversation}"), insert));
                 let daily = self.analytics_write("analytics_daily", "messages", WORLD, CqlValue::Text(day.clone()));
                 actions.push((format!("analytics/messages/{WORLD}/{day}"), daily));
-                self.push(&mut actions, request, receiver, "New message", "You have a new direct message");
+                self.push(
+                    &mut actions,
+                    request,
+                    receiver,
+                    "New message",
+                    "You have a new direct message",
+                );
             }
         }
         self.request_log(&mut actions, request);

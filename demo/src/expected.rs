@@ -38,7 +38,12 @@ pub fn compute(requests: &[Request]) -> Expected {
         let controller = request.interaction.controller();
         expected.add("request_log_daily", format!("{controller}|{day}"), "requests", 1);
         let hour = request.at.hour();
-        expected.add("request_log_hourly", format!("{controller}|{day}|{hour}"), "requests", 1);
+        expected.add(
+            "request_log_hourly",
+            format!("{controller}|{day}|{hour}"),
+            "requests",
+            1,
+        );
 
         // (metric, user whose region counts) pairs of the analytics tables.
         let mut metrics: Vec<(&str, Uuid)> = Vec::new();
@@ -90,7 +95,9 @@ pub fn compute(requests: &[Request]) -> Expected {
                 expected.add("analytics_daily", format!("messages|world|{day}"), "value", 1);
                 notify = Some(receiver);
                 let sent = request.at.and_utc().timestamp_millis();
-                expected.messages.insert((conversation, message), (sender, receiver, sent));
+                expected
+                    .messages
+                    .insert((conversation, message), (sender, receiver, sent));
             }
         }
 

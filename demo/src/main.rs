@@ -94,7 +94,10 @@ async fn main() -> ExitCode {
 
 async fn run(args: &Args) -> anyhow::Result<bool> {
     if !(args.rate.is_finite() && args.rate > 0.0) {
-        bail!("--rate {} is invalid; give a positive number of requests per second", args.rate);
+        bail!(
+            "--rate {} is invalid; give a positive number of requests per second",
+            args.rate
+        );
     }
     let own_folder = std::env::current_exe()?
         .parent()

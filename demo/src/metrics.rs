@@ -85,7 +85,10 @@ impl WorkerMetrics {
             return None;
         }
         let rank = (q * total as f64).ceil().max(1.0) as u64;
-        buckets.into_iter().find(|(_, count)| *count >= rank).map(|(bound, _)| bound)
+        buckets
+            .into_iter()
+            .find(|(_, count)| *count >= rank)
+            .map(|(bound, _)| bound)
     }
 }
 

@@ -89,7 +89,8 @@ impl Progress {
     fn show(&self, events: usize, started: Instant) {
         let rate = events as f64 / started.elapsed().as_secs_f64().max(0.001);
         let lag = self.lag().map_or("?".to_string(), |lag| lag.to_string());
-        self.bar.set_message(format!("{events} events, {rate:.0} events/s, lag {lag}"));
+        self.bar
+            .set_message(format!("{events} events, {rate:.0} events/s, lag {lag}"));
     }
 
     /// Samples the worker's metrics about once a second.
@@ -115,7 +116,12 @@ async fn read_lag(source: LagSource, lag: Arc<Mutex<Option<(Instant, i64)>>>, st
         let source = source.clone();
         let started = Instant::now();
         let reading = tokio::task::spawn_blocking(move || {
-            group_lag(&source.bootstrap_servers, &source.group, &source.topic, Duration::from_secs(5))
+            group_lag(
+                &source.bootstrap_servers,
+                &source.group,
+                &source.topic,
+                Duration::from_secs(5),
+            )
         })
         .await;
         // The coordinator may answer NOT_COORDINATOR for a moment after a
@@ -164,7 +170,7 @@ pub async fn publish(
         }
         published.deliveries.extend(dispatcher.dispatch().await?);
         progress.bar.inc(1);
-        if index % 64 == 0 {
+        if index.is_multiple_of(64) {
             worker.check_running()?;
             progress.show(published.deliveries.len(), started);
             progress.sample(worker).await;

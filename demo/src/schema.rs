@@ -9,7 +9,13 @@ use scylla::client::session::Session;
 pub const USER_TOTALS: [&str; 5] = ["likes_received", "comments_received", "followers", "following", "posts"];
 
 /// Counter columns of `user_weekly` (per user and ISO week).
-pub const USER_WEEKLY: [&str; 5] = ["likes_received", "comments_received", "new_followers", "unfollowers", "posts"];
+pub const USER_WEEKLY: [&str; 5] = [
+    "likes_received",
+    "comments_received",
+    "new_followers",
+    "unfollowers",
+    "posts",
+];
 
 /// Counter tables and their counter columns, for verification.
 pub const COUNTER_TABLES: [&str; 6] = [
@@ -99,9 +105,8 @@ pub fn statement_catalog(keyspace: &str) -> String {
         ));
     };
     for column in USER_TOTALS {
-        let cql = format!(
-            "UPDATE {keyspace}.user_counters SET {column} = {column} + ? WHERE run_id = ? AND user_id = ?"
-        );
+        let cql =
+            format!("UPDATE {keyspace}.user_counters SET {column} = {column} + ? WHERE run_id = ? AND user_id = ?");
         add(&user_total_statement(column), cql, false);
     }
     for column in USER_WEEKLY {

@@ -87,7 +87,10 @@ pub async fn ensure_running(place: &StandInsPlace) -> anyhow::Result<PushTargets
             }
         }
         if Instant::now() >= deadline {
-            bail!("offload-standins did not start within 60 s; see {}", place.dir.display());
+            bail!(
+                "offload-standins did not start within 60 s; see {}",
+                place.dir.display()
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

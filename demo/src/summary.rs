@@ -17,9 +17,17 @@ pub fn render(outcome: &Outcome, chaos: bool) -> String {
     };
 
     line(&mut out, "run id", outcome.run_id.clone());
-    line(&mut out, "requests", format!("{requests:>9}  {}", breakdown(&outcome.requests)));
+    line(
+        &mut out,
+        "requests",
+        format!("{requests:>9}  {}", breakdown(&outcome.requests)),
+    );
     line(&mut out, "events published", format!("{:>9}", outcome.events));
-    line(&mut out, "actions", format!("{actions:>9}  {}", breakdown(&outcome.actions)));
+    line(
+        &mut out,
+        "actions",
+        format!("{actions:>9}  {}", breakdown(&outcome.actions)),
+    );
     line(
         &mut out,
         "skipped input records",
@@ -60,7 +68,11 @@ pub fn render(outcome: &Outcome, chaos: bool) -> String {
     );
     let executed = outcome.metrics.events;
     let rerun = executed.saturating_sub(outcome.events as u64);
-    line(&mut out, "events executed", format!("{executed:>9}  ({rerun} of them run again after a kill)"));
+    line(
+        &mut out,
+        "events executed",
+        format!("{executed:>9}  ({rerun} of them run again after a kill)"),
+    );
     if chaos {
         line(&mut out, "worker kills (SIGKILL)", format!("{:>9}", outcome.kills));
         for (index, kill) in outcome.kill_records.iter().enumerate() {
@@ -92,7 +104,10 @@ pub fn render(outcome: &Outcome, chaos: bool) -> String {
     }
 
     let report = &outcome.report;
-    let _ = writeln!(out, "  counter tables              cells    exact  overshoot  undershoot");
+    let _ = writeln!(
+        out,
+        "  counter tables              cells    exact  overshoot  undershoot"
+    );
     let (mut over, mut under) = (0, 0);
     for (table, check) in &report.tables {
         over += check.overshoot;

@@ -101,9 +101,8 @@ impl Report {
         let rows_ok = [&self.comments, &self.messages]
             .iter()
             .all(|rows| rows.wrong == 0 && rows.unexpected == 0);
-        let pushes_ok = self.pushes.missing == 0
-            && self.pushes.unexpected == 0
-            && (allow_replays || self.pushes.duplicates == 0);
+        let pushes_ok =
+            self.pushes.missing == 0 && self.pushes.unexpected == 0 && (allow_replays || self.pushes.duplicates == 0);
         counters_ok && rows_ok && pushes_ok && self.dead_letters == 0
     }
 
@@ -138,11 +137,7 @@ pub async fn check_counters(
             columns.join(", ")
         );
         for row in read_rows(session, &statement, run_id).await? {
-            let key = row.columns[..keys.len()]
-                .iter()
-                .map(text)
-                .collect::<Vec<_>>()
-                .join("|");
+            let key = row.columns[..keys.len()].iter().map(text).collect::<Vec<_>>().join("|");
             for (column, value) in columns.iter().zip(&row.columns[keys.len()..]) {
                 if let Some(CqlValue::Counter(counter)) = value {
                     found.insert((table, key.clone(), column), counter.0);
@@ -195,8 +190,9 @@ pub async fn check_rows(
     expected: &Expected,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    let statement =
-        format!("SELECT post_id, comment_id, author_id, created_at FROM {keyspace}.comments WHERE run_id = ? ALLOW FILTERING");
+    let statement = format!(
+        "SELECT post_id, comment_id, author_id, created_at FROM {keyspace}.comments WHERE run_id = ? ALLOW FILTERING"
+    );
     let mut comments = BTreeMap::new();
     for row in read_rows(session, &statement, run_id).await? {
         let [post, comment, author, created] = &row.columns[..] else {
@@ -322,7 +318,9 @@ pub fn check_pushes(recorded: &[RecordedPush], run_id: &str, expected: &Expected
             report.pushes.other_runs += 1;
             continue;
         }
-        *received.entry((record.target.clone(), field(REQUEST_ID_FIELD))).or_default() += 1;
+        *received
+            .entry((record.target.clone(), field(REQUEST_ID_FIELD)))
+            .or_default() += 1;
     }
     let check = &mut report.pushes;
     check.expected = expected.pushes.values().sum();
@@ -332,7 +330,10 @@ pub fn check_pushes(recorded: &[RecordedPush], run_id: &str, expected: &Expected
         let have = received.remove(key).unwrap_or(0);
         if have < *want {
             check.missing += want - have;
-            problems.push(format!("push to {} for request {}: received {have}, expected {want}", key.0, key.1));
+            problems.push(format!(
+                "push to {} for request {}: received {have}, expected {want}",
+                key.0, key.1
+            ));
         } else if have > *want {
             check.duplicates += have - want;
         }

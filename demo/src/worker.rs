@@ -286,7 +286,10 @@ fn free_port() -> anyhow::Result<u16> {
 /// Returns a path as a TOML literal string.
 fn toml_path(path: &Path) -> anyhow::Result<String> {
     let text = path.display().to_string();
-    anyhow::ensure!(!text.contains('\''), "path {text} cannot be a TOML literal string; move it");
+    anyhow::ensure!(
+        !text.contains('\''),
+        "path {text} cannot be a TOML literal string; move it"
+    );
     Ok(format!("'{text}'"))
 }
 

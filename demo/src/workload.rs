@@ -173,8 +173,8 @@ fn site_requests(input: &Input, seed: u64, skipped: &mut usize) -> Vec<Request> 
             *skipped += 1;
             continue;
         };
-        let Some(&liker) = (!input.site_users.is_empty())
-            .then(|| &input.site_users[rng.random_range(0..input.site_users.len())])
+        let Some(&liker) =
+            (!input.site_users.is_empty()).then(|| &input.site_users[rng.random_range(0..input.site_users.len())])
         else {
             *skipped += 1;
             continue;
@@ -184,7 +184,11 @@ fn site_requests(input: &Input, seed: u64, skipped: &mut usize) -> Vec<Request> 
             owner: user(*owner),
             post: post_id(vote.post),
         };
-        interactions.push(request(derive_id(Source::Site, "vote", vote.id), vote.created, interaction));
+        interactions.push(request(
+            derive_id(Source::Site, "vote", vote.id),
+            vote.created,
+            interaction,
+        ));
     }
 
     for comment in &input.comments {
@@ -227,7 +231,11 @@ fn college_requests(input: &Input) -> Vec<Request> {
                 conversation: derive_from("conversation", &[low, high]),
                 message: derive_id(Source::College, "message", number),
             };
-            request(derive_id(Source::College, "message-request", number), message.sent, interaction)
+            request(
+                derive_id(Source::College, "message-request", number),
+                message.sent,
+                interaction,
+            )
         })
         .collect();
     with_follows(interactions)
@@ -261,7 +269,7 @@ fn with_follows(interactions: Vec<Request>) -> Vec<Request> {
     for ((follower, followee), last) in last_contact {
         let id = derive_from("unfollow", &[follower, followee]);
         let at = last + Duration::days(UNFOLLOW_AFTER_DAYS);
-        if id.as_bytes()[0] % UNFOLLOW_ONE_IN == 0 && at <= end {
+        if id.as_bytes()[0].is_multiple_of(UNFOLLOW_ONE_IN) && at <= end {
             requests.push(self::request(id, at, Interaction::Unfollow { follower, followee }));
         }
     }
