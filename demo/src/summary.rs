@@ -80,6 +80,7 @@ pub fn render(outcome: &Outcome, chaos: bool) -> String {
             partitions.sort_by_key(|(_, lag)| -lag);
             let top: Vec<String> = partitions
                 .iter()
+                .filter(|(_, lag)| *lag > 0)
                 .take(4)
                 .map(|(partition, lag)| {
                     let key = kill
@@ -97,7 +98,11 @@ pub fn render(outcome: &Outcome, chaos: bool) -> String {
                     "{:>9}  executed, not committed (replayed); {} in flight; behind log end, at entity: {}",
                     kill.replayed(),
                     kill.in_flight,
-                    top.join(", ")
+                    if top.is_empty() {
+                        "none".to_string()
+                    } else {
+                        top.join(", ")
+                    }
                 ),
             );
         }
