@@ -1,10 +1,10 @@
 //! The primary service's side: the actions each request dispatches, one
 //! entity per affected user, post, conversation or counter row group.
 //!
-//! Modelled on the Vangav example app's request handlers: a like, comment,
+//! Modelled on the Vangav example app's request handlers. A like, comment,
 //! follow or post bumps the users' total and weekly counters and the
 //! analytics counters of the actor's and the owner's region and of the
-//! world, and notifies the owner's devices; every request bumps the
+//! world, and notifies the owner's devices. Every request bumps the
 //! request log of its controller for the day and the hour.
 
 use std::collections::BTreeMap;
@@ -138,8 +138,8 @@ impl EventBuilder {
         actions
     }
 
-    /// A like or comment: the owner's total and weekly counters and a push
-    /// unless the owner reacted to their own post.
+    /// Adds a like's or comment's owner counters (total and weekly), and a
+    /// push unless the owner reacted to their own post.
     fn reaction(
         &self,
         actions: &mut Vec<KeyedAction>,
@@ -159,7 +159,7 @@ impl EventBuilder {
         }
     }
 
-    /// The daily and annual counters of `metric` for `region` and for the world.
+    /// Adds the daily and annual counters of `metric` for `region` and for the world.
     fn analytics(&self, actions: &mut Vec<KeyedAction>, request: &Request, metric: &str, region: &str) {
         let day = calendar::day(request.at);
         let year = calendar::year(request.at);
@@ -172,8 +172,8 @@ impl EventBuilder {
         }
     }
 
-    /// The request log of the request's controller for its day and hour;
-    /// one entity per controller and day, so busy days are hot keys.
+    /// Adds the request log of the request's controller for its day and hour.
+    /// One entity per controller and day, so busy days are hot keys.
     fn request_log(&self, actions: &mut Vec<KeyedAction>, request: &Request) {
         let controller = request.interaction.controller();
         let day = calendar::day(request.at);
@@ -190,7 +190,7 @@ impl EventBuilder {
         actions.push((entity, write("request_log_hourly", hourly)));
     }
 
-    /// One notification to each device of `receiver`.
+    /// Adds one notification to each device of `receiver`.
     fn push(&self, actions: &mut Vec<KeyedAction>, request: &Request, receiver: Uuid, title: &str, body: &str) {
         let request_id = request.id.to_string();
         for device in devices(receiver) {
@@ -255,8 +255,8 @@ impl EventBuilder {
         write(statement, values)
     }
 
-    /// A write whose values follow the run id: a counter delta comes first
-    /// (the `SET` clause), then the run id, then the rest of the key.
+    /// Builds a write with the run id inserted after the counter delta (the
+    /// `SET` clause) when there is one, else first.
     fn write(&self, statement: &str, mut values: Vec<CqlValue>) -> Action {
         let position = usize::from(matches!(values.first(), Some(CqlValue::CounterDelta(_))));
         values.insert(position, CqlValue::Text(self.run_id.clone()));

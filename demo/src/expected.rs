@@ -1,5 +1,5 @@
-//! What the database and the devices must hold after a replay, computed from
-//! the requests by counting, without the event builder.
+//! The expected content of the tables and the expected notifications after
+//! a replay, counted from the requests without the event builder.
 //!
 //! Rows are keyed as the verifier reads them back: the table, the row's key
 //! columns after `run_id` joined with `|`, and the column.

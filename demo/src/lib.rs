@@ -2,8 +2,8 @@
 //!
 //! It replays an Instagram-like workload built from real interaction logs
 //! (a Stack Exchange site dump and the CollegeMsg message log, in
-//! `demo/data/`) through the producer library, lets an `offload-worker`
-//! execute it against Cassandra and the stand-in push servers, and checks
+//! `demo/data/`) through the producer library. An `offload-worker` executes
+//! it against Cassandra and the stand-in push servers. Then the demo checks
 //! every counter, row and notification against values counted from the input.
 //!
 //! - [`input`]: parses the logs.

@@ -70,7 +70,7 @@ impl WorkerMetrics {
         }
     }
 
-    /// The upper bound, in seconds, of the histogram bucket holding quantile
+    /// Returns the upper bound, in seconds, of the histogram bucket holding quantile
     /// `q` (0 to 1); `None` without observations. Bucket bounds double, so
     /// this is an upper estimate within a factor of two.
     pub fn latency_quantile(&self, q: f64) -> Option<f64> {

@@ -16,7 +16,7 @@ use crate::metrics::WorkerMetrics;
 use crate::worker::Worker;
 use crate::workload::Request;
 
-/// What the replay published.
+/// Counts and deliveries of a replay.
 #[derive(Debug, Default)]
 pub struct Published {
     /// Requests by controller.
@@ -29,7 +29,7 @@ pub struct Published {
     pub elapsed: Duration,
 }
 
-/// Where to measure the worker's consumer group lag.
+/// The consumer group and topic whose lag the progress bar shows.
 #[derive(Debug, Clone)]
 pub struct LagSource {
     /// Kafka bootstrap servers.
@@ -73,12 +73,12 @@ impl Progress {
         }
     }
 
-    /// The last lag reading; `None` before the first one.
+    /// Returns the last lag reading, `None` before the first one.
     pub fn lag(&self) -> Option<i64> {
         self.lag_since(None)
     }
 
-    /// The last lag reading if it started after `since`.
+    /// Returns the last lag reading if it started after `since`.
     fn lag_since(&self, since: Option<Instant>) -> Option<i64> {
         let reading = *self.lag.lock().expect("lag lock is never poisoned");
         reading
@@ -124,7 +124,7 @@ async fn read_lag(source: LagSource, lag: Arc<Mutex<Option<(Instant, i64)>>>, st
             )
         })
         .await;
-        // The coordinator may answer NOT_COORDINATOR for a moment after a
+        // The coordinator may return NOT_COORDINATOR for a moment after a
         // broker start or a group change, so a failed reading keeps the last value.
         if let Ok(Ok(partitions)) = reading {
             let total = partitions.iter().map(|partition| partition.lag()).sum();

@@ -29,8 +29,8 @@ pub struct StandInsPlace {
     pub control_port: u16,
 }
 
-/// Returns the running stand-ins' addresses and credentials, starting them first if
-/// their control port does not answer.
+/// Returns the running stand-ins' addresses and credentials, starting them first
+/// when their control port does not respond.
 pub async fn ensure_running(place: &StandInsPlace) -> anyhow::Result<PushTargets> {
     let control_url = format!("http://127.0.0.1:{}", place.control_port);
     let addresses = place.dir.join(ADDRESSES_FILE);

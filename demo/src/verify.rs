@@ -18,7 +18,7 @@ use crate::schema::{COUNTER_TABLES, USER_TOTALS, USER_WEEKLY};
 /// update can move them either way.
 const TWO_WAY_COLUMNS: [&str; 2] = ["followers", "following"];
 
-/// How one counter table compares.
+/// Comparison of one counter table.
 #[derive(Debug, Default, Clone)]
 pub struct TableCheck {
     /// Cells expected or found.
@@ -34,7 +34,7 @@ pub struct TableCheck {
     pub lost: usize,
 }
 
-/// How a set of inserted rows compares.
+/// Comparison of a table of inserted rows.
 #[derive(Debug, Default, Clone)]
 pub struct RowCheck {
     /// Rows expected.
@@ -47,7 +47,7 @@ pub struct RowCheck {
     pub unexpected: usize,
 }
 
-/// How the notifications compare.
+/// Comparison of the notifications.
 #[derive(Debug, Default, Clone)]
 pub struct PushCheck {
     /// Notifications expected.
@@ -86,10 +86,10 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether the run's results are right. Without `allow_replays`, every
-    /// counter and notification must be exact; with it (after killed
+    /// Returns whether the run's results are right. Without `allow_replays`,
+    /// every counter and notification must be exact. With it (after killed
     /// workers), counters may exceed the expected value and notifications
-    /// may repeat, as at-least-once delivery allows, but nothing may be lost.
+    /// may repeat, because delivery is at least once, but nothing may be lost.
     pub fn passed(&self, allow_replays: bool) -> bool {
         let counters_ok = self.tables.values().all(|table| {
             if allow_replays {

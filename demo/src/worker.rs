@@ -13,7 +13,7 @@ use nix::unistd::Pid;
 use crate::metrics::WorkerMetrics;
 use offload_consumer::lag::{group_lag, PartitionLag};
 
-/// Where the stand-in push servers listen and the credentials they generated.
+/// Addresses of the stand-in push servers and the credentials they generated.
 #[derive(Debug, Clone)]
 pub struct PushTargets {
     /// APNs base URL, `https://127.0.0.1:port`.
@@ -34,7 +34,7 @@ pub struct PushTargets {
     pub fcm_service_account: PathBuf,
 }
 
-/// What the worker's configuration file needs.
+/// Settings of the worker's configuration file.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     /// The `offload-worker` binary.
@@ -57,7 +57,7 @@ pub struct WorkerSettings {
     pub push: PushTargets,
 }
 
-/// What the worker had done when it was killed.
+/// Progress of a worker process at the moment it was killed.
 #[derive(Debug, Clone, Default)]
 pub struct KillRecord {
     /// Events the killed process executed.
@@ -128,7 +128,7 @@ impl Worker {
         })
     }
 
-    /// The worker's log file (standard error).
+    /// Returns the worker's log file (its standard error).
     pub fn log_path(&self) -> &Path {
         &self.log_path
     }

@@ -22,7 +22,7 @@ const UNFOLLOW_ONE_IN: u8 = 8;
 /// Delay after a pair's last interaction at which a drawn unfollow happens.
 const UNFOLLOW_AFTER_DAYS: i64 = 14;
 
-/// What a user did.
+/// A user's action in the app.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Interaction {
     /// A user published a post.
@@ -34,7 +34,7 @@ pub enum Interaction {
     },
     /// A user liked a post.
     Like {
-        /// Who liked it.
+        /// The user who liked it.
         actor: Uuid,
         /// The post's author.
         owner: Uuid,
@@ -43,7 +43,7 @@ pub enum Interaction {
     },
     /// A user commented on a post.
     Comment {
-        /// Who commented.
+        /// The user who commented.
         actor: Uuid,
         /// The post's author.
         owner: Uuid,
@@ -54,16 +54,16 @@ pub enum Interaction {
     },
     /// A user started following another.
     Follow {
-        /// Who follows.
+        /// The user who follows.
         follower: Uuid,
-        /// Who is followed.
+        /// The user followed.
         followee: Uuid,
     },
     /// A user stopped following another.
     Unfollow {
-        /// Who stopped following.
+        /// The user who stopped following.
         follower: Uuid,
-        /// Who was followed.
+        /// The user no longer followed.
         followee: Uuid,
     },
     /// A user sent a direct message.
@@ -80,7 +80,7 @@ pub enum Interaction {
 }
 
 impl Interaction {
-    /// The request type, also the controller name of the request log.
+    /// Returns the request type, also the controller name of the request log.
     pub fn controller(&self) -> &'static str {
         match self {
             Interaction::Post { .. } => "post",
@@ -107,7 +107,7 @@ pub struct Request {
     pub interaction: Interaction,
 }
 
-/// What the input yielded, and what it had to skip.
+/// The requests built from the input, and the number of records skipped.
 #[derive(Debug, Default)]
 pub struct Workload {
     /// Requests in replay order.
@@ -132,7 +132,7 @@ pub fn build(input: &Input, seed: u64) -> Workload {
     workload
 }
 
-/// A request before its position is known.
+/// Creates a request whose position is set later.
 fn request(id: Uuid, at: NaiveDateTime, interaction: Interaction) -> Request {
     Request {
         id,
