@@ -346,3 +346,6 @@ pub fn check_pushes(recorded: &[RecordedPush], run_id: &str, expected: &Expected
         report.problem(problem);
     }
 }
+
+#[cfg(test)]
+mod tests;
