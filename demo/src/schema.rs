@@ -180,4 +180,12 @@ mod tests {
             "deploy/local/worker.toml must contain the demo's catalog:\n{catalog}"
         );
     }
+
+    #[test]
+    fn worker_toml_loads_with_every_statement() {
+        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/local/worker.toml"));
+        let config = offload_consumer::WorkerConfig::load(Some(path)).expect("deploy/local/worker.toml is valid");
+        let expected = USER_TOTALS.len() + USER_WEEKLY.len() + 6;
+        assert_eq!(config.statements.len(), expected);
+    }
 }
