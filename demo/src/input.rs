@@ -305,3 +305,42 @@ fn field_index(field: &str) -> usize {
         _ => 2,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data_dir() -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/data"))
+    }
+
+    #[test]
+    fn whole_input_reads() {
+        let portion = Portion {
+            messages: None,
+            site: true,
+        };
+        let input = read(&data_dir(), portion).expect("demo/data reads");
+        assert_eq!(input.site_users.len(), 271);
+        assert_eq!(input.posts.len(), 177);
+        assert_eq!(input.comments.len(), 230);
+        assert_eq!(input.votes.len(), 950);
+        assert_eq!(input.messages.len(), 59_835);
+        let first = &input.messages[0];
+        assert_eq!((first.source, first.target), (1, 2));
+        assert_eq!(first.sent.to_string(), "2004-04-15 14:56:00");
+    }
+
+    #[test]
+    fn missing_folder_names_the_file() {
+        let portion = Portion {
+            messages: Some(1),
+            site: false,
+        };
+        let error = read(Path::new("/nonexistent"), portion).expect_err("no such folder");
+        assert!(
+            error.to_string().contains("/nonexistent/collegemsg/collegemsg.csv.gz"),
+            "{error}"
+        );
+    }
+}
