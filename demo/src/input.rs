@@ -14,7 +14,7 @@ use thiserror::Error;
 /// Vote type of an up-vote in the Stack Exchange dump schema.
 const UP_VOTE: i64 = 2;
 
-/// What can go wrong reading the input files.
+/// Errors reading the input files.
 #[derive(Debug, Error)]
 pub enum InputError {
     /// A file could not be opened or read.
@@ -54,7 +54,7 @@ pub enum InputError {
         field: &'static str,
         /// The text found, empty when missing.
         value: String,
-        /// What the field must contain.
+        /// The expected content of the field.
         expected: &'static str,
     },
 }
