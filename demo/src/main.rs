@@ -57,7 +57,7 @@ struct Args {
     #[arg(long, default_value = "offload_demo")]
     keyspace: String,
     /// Folder of the stand-ins' CA, keys and output.
-    #[arg(long, default_value = "target/standins")]
+    #[arg(long, env = "OFFLOAD_DEMO_STANDINS_DIR", default_value = "target/standins")]
     standins_dir: PathBuf,
     /// APNs stand-in port.
     #[arg(long, default_value_t = 8443)]
@@ -75,7 +75,7 @@ struct Args {
     #[arg(long)]
     no_progress: bool,
     /// Folder for the worker's configuration file and log (`worker.log`).
-    #[arg(long, default_value = "target/offload-demo")]
+    #[arg(long, env = "OFFLOAD_DEMO_WORK_DIR", default_value = "target/offload-demo")]
     work_dir: PathBuf,
 }
 
@@ -98,6 +98,9 @@ async fn run(args: &Args) -> anyhow::Result<bool> {
             "--rate {} is invalid; give a positive number of requests per second",
             args.rate
         );
+    }
+    if args.drain_timeout_secs == 0 {
+        bail!("--drain-timeout-secs 0 is invalid; give the seconds the worker may take to drain the topic");
     }
     let own_folder = std::env::current_exe()?
         .parent()

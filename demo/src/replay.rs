@@ -199,9 +199,12 @@ pub async fn wait_for_drain(
             return Ok(());
         }
         if Instant::now() >= deadline {
+            let lag = progress
+                .lag()
+                .map_or_else(|| "not read yet".to_string(), |lag| format!("{lag} records"));
             anyhow::bail!(
-                "the worker did not drain the topic within {timeout:?}; lag is {:?}; its log is {}",
-                progress.lag(),
+                "the worker did not drain the topic within {} s (lag: {lag}); raise --drain-timeout-secs or see its log {}",
+                timeout.as_secs(),
                 worker.log_path().display()
             );
         }

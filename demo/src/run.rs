@@ -131,7 +131,7 @@ pub async fn run(config: &DemoConfig) -> anyhow::Result<Outcome> {
     if let Err(error) = leftovers {
         progress.finish();
         worker.stop().await?;
-        return Err(error.context("the worker could not finish the events an earlier run left in the topic"));
+        return Err(error.context("the worker did not catch up with the topic before the replay"));
     }
     worker.set_baseline().await?;
     let dead_letters_before = total_end_offset(config, &config.dead_letter_topic)?;

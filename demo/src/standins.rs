@@ -14,6 +14,9 @@ use crate::worker::PushTargets;
 /// Name of the file the stand-ins' start-up lines go to.
 const ADDRESSES_FILE: &str = "standins.out";
 
+/// Name of that file while the stand-ins start.
+const STARTING_FILE: &str = "standins.out.starting";
+
 /// Ports and folder of the stand-ins.
 #[derive(Debug, Clone)]
 pub struct StandInsPlace {
@@ -35,18 +38,22 @@ pub async fn ensure_running(place: &StandInsPlace) -> anyhow::Result<PushTargets
     let control_url = format!("http://127.0.0.1:{}", place.control_port);
     let addresses = place.dir.join(ADDRESSES_FILE);
     if answers(&control_url).await {
-        return read_addresses(&addresses).with_context(|| {
+        let targets = read_addresses(&addresses).with_context(|| {
             format!(
                 "stand-ins answer on {control_url}, but their addresses are not in {}; \
                  stop them or pass the --standins-dir they were started with",
                 addresses.display()
             )
-        });
+        })?;
+        check_ports(&targets, place)?;
+        return Ok(targets);
     }
 
+    // The start-up lines go to a separate file until the start succeeds, so
+    // a failed start never clobbers the addresses of stand-ins already running.
     std::fs::create_dir_all(&place.dir).with_context(|| format!("cannot create {}", place.dir.display()))?;
-    let _ = std::fs::remove_file(&addresses);
-    let stdout = File::create(&addresses)?;
+    let starting = place.dir.join(STARTING_FILE);
+    let stdout = File::create(&starting)?;
     let stderr = File::create(place.dir.join("standins.log"))?;
     let mut command = Command::new(&place.binary);
     command
@@ -76,13 +83,17 @@ pub async fn ensure_running(place: &StandInsPlace) -> anyhow::Result<PushTargets
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(status) = child.try_wait()? {
+            let log = place.dir.join("standins.log");
+            let cause = first_cause(&log).map(|line| format!(": {line}")).unwrap_or_default();
             bail!(
-                "offload-standins exited with {status}; see {}",
-                place.dir.join("standins.log").display()
+                "offload-standins exited with {status}{cause}; free the ports or choose others with \
+                 --apns-port, --fcm-port and --control-port (log: {})",
+                log.display()
             );
         }
         if answers(&control_url).await {
-            if let Ok(targets) = read_addresses(&addresses) {
+            if let Ok(targets) = read_addresses(&starting) {
+                std::fs::rename(&starting, &addresses)?;
                 return Ok(targets);
             }
         }
@@ -94,6 +105,32 @@ pub async fn ensure_running(place: &StandInsPlace) -> anyhow::Result<PushTargets
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Returns the first cause in the error report `offload-standins` wrote
+/// to its log before exiting.
+fn first_cause(log_path: &Path) -> Option<String> {
+    let log = std::fs::read_to_string(log_path).ok()?;
+    log.lines()
+        .find_map(|line| line.trim().strip_prefix("0: "))
+        .or_else(|| log.lines().find_map(|line| line.strip_prefix("Error: ")))
+        .map(str::to_string)
+}
+
+/// Fails when running stand-ins serve other ports than the ones requested.
+fn check_ports(targets: &PushTargets, place: &StandInsPlace) -> anyhow::Result<()> {
+    for (url, port, option) in [
+        (&targets.apns_url, place.apns_port, "--apns-port"),
+        (&targets.fcm_url, place.fcm_port, "--fcm-port"),
+    ] {
+        if !url.ends_with(&format!(":{port}")) {
+            bail!(
+                "the running stand-ins serve {url}, not port {port} of {option}; \
+                 stop them to restart them on other ports, or leave {option} out"
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn answers(control_url: &str) -> bool {

@@ -142,7 +142,10 @@ impl Worker {
     pub fn check_running(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {
             anyhow::bail!(
-                "the worker exited with {status}; its log is {}",
+                "the worker exited with {status}{}; its log is {}",
+                last_error_line(&self.log_path)
+                    .map(|line| format!(": {line}"))
+                    .unwrap_or_default(),
                 self.log_path.display()
             );
         }
@@ -276,6 +279,16 @@ fn spawn(binary: &Path, config_path: &Path, log_path: &Path) -> anyhow::Result<C
                 binary.display()
             )
         })
+}
+
+/// Returns the last line of a log that reports an error, so a failure
+/// message can name its cause without sending the reader to the file.
+pub fn last_error_line(log_path: &Path) -> Option<String> {
+    let log = std::fs::read_to_string(log_path).ok()?;
+    log.lines()
+        .rev()
+        .find(|line| line.contains("error") || line.contains("ERROR"))
+        .map(|line| line.trim().to_string())
 }
 
 fn free_port() -> anyhow::Result<u16> {
