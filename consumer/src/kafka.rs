@@ -57,6 +57,10 @@ pub struct Shared {
     pub scheduler: Mutex<Scheduler<OwnedMessage>>,
     /// Notified whenever a running record finishes or is abandoned.
     pub finished: Condvar,
+    /// Held from reading the offsets to commit until Kafka answered, so a
+    /// revoke's or shutdown's final commit never races an older interval
+    /// commit that could land after it and move the offset backwards.
+    commit_lock: Mutex<()>,
 }
 
 impl Shared {
@@ -65,12 +69,17 @@ impl Shared {
         Shared {
             scheduler: Mutex::new(Scheduler::new(key_parallelism, window)),
             finished: Condvar::new(),
+            commit_lock: Mutex::new(()),
         }
     }
 
     /// Locks the scheduler.
     pub fn lock(&self) -> MutexGuard<'_, Scheduler<OwnedMessage>> {
         self.scheduler.lock().expect("scheduler lock poisoned")
+    }
+
+    fn lock_commits(&self) -> MutexGuard<'_, ()> {
+        self.commit_lock.lock().expect("commit lock poisoned")
     }
 }
 
@@ -120,23 +129,6 @@ impl ConsumerContext for WorkerContext {
             Rebalance::Error(error) => warn!(%error, "rebalance failed"),
         }
     }
-
-    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
-        if let Err(error) = result {
-            self.telemetry.commit_failed(&error.to_string(), offsets.count());
-            return;
-        }
-        let mut scheduler = self.shared.lock();
-        for element in offsets.elements() {
-            // A partition whose own commit failed carries its error here.
-            if element.error().is_err() {
-                continue;
-            }
-            if let Offset::Offset(offset) = element.offset() {
-                scheduler.confirm(&(element.topic().to_string(), element.partition()), offset);
-            }
-        }
-    }
 }
 
 impl WorkerContext {
@@ -163,8 +155,10 @@ impl WorkerContext {
 
         // The partitions are released when this callback returns, so this
         // commit is synchronous.
-        if let Err(error) = commit(consumer, &watermarks, CommitMode::Sync) {
-            self.telemetry.commit_failed(&error.to_string(), watermarks.len());
+        let _serial = block_in_place_if_possible(|| self.shared.lock_commits());
+        match commit(consumer, &watermarks, CommitMode::Sync) {
+            Ok(()) => self.telemetry.committed(watermarks.len()),
+            Err(error) => self.telemetry.commit_failed(&error.to_string(), watermarks.len()),
         }
         self.telemetry.partitions_revoked(partitions, abandoned);
     }
@@ -172,7 +166,7 @@ impl WorkerContext {
 
 /// Runs a blocking wait without stalling other tasks on a multi-thread
 /// runtime. Rebalance callbacks run inside the run loop's poll.
-fn block_in_place_if_possible<R>(wait: impl FnOnce() -> R) -> R {
+pub(crate) fn block_in_place_if_possible<R>(wait: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(wait)
@@ -281,8 +275,50 @@ fn check_topic(
     Ok(())
 }
 
+/// Commits the watermarks Kafka has not confirmed yet, waits for the result
+/// and records them as confirmed in the scheduler, so the same offsets are
+/// not sent again. Blocks for a round trip to the group coordinator.
+///
+/// librdkafka reports the result of an asynchronous commit only to a commit
+/// callback set with `rd_kafka_conf_set_offset_commit_cb` or to a reply
+/// queue, and rdkafka 0.39's `CommitMode::Async` sets neither, so its
+/// `ConsumerContext::commit_callback` never runs for it. A synchronous
+/// commit returns the result, so the run loop calls this on a blocking thread.
+pub fn commit_due<C: Consumer<WorkerContext>>(consumer: &C, shared: &Shared, telemetry: &Telemetry) {
+    let _serial = shared.lock_commits();
+    let due = shared.lock().committable();
+    if due.is_empty() {
+        return;
+    }
+    match commit(consumer, &due, CommitMode::Sync) {
+        Ok(()) => {
+            telemetry.committed(due.len());
+            let mut scheduler = shared.lock();
+            for (partition, offset) in &due {
+                scheduler.confirm(partition, *offset);
+            }
+        }
+        Err(error) => telemetry.commit_failed(&error.to_string(), due.len()),
+    }
+}
+
+/// Commits a shutdown's final watermarks, after any interval commit still
+/// waiting for its result.
+pub fn commit_final<C: Consumer<WorkerContext>>(
+    consumer: &C,
+    shared: &Shared,
+    telemetry: &Telemetry,
+    offsets: &[(Partition, i64)],
+) {
+    let _serial = shared.lock_commits();
+    match commit(consumer, offsets, CommitMode::Sync) {
+        Ok(()) => telemetry.committed(offsets.len()),
+        Err(error) => telemetry.commit_failed(&error.to_string(), offsets.len()),
+    }
+}
+
 /// Commits `offsets` (the next offset to consume of each partition).
-pub fn commit<C: Consumer<WorkerContext>>(
+fn commit<C: Consumer<WorkerContext>>(
     consumer: &C,
     offsets: &[(Partition, i64)],
     mode: CommitMode,

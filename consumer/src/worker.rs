@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use offload_schemas::{Codec, RegistryError, SchemaRegistry};
-use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::message::OwnedMessage;
 use rdkafka::Message;
 use tokio::sync::{Notify, Semaphore};
@@ -72,7 +72,9 @@ pub enum StartError {
 
 /// A started worker: connected to Cassandra and Kafka, ready to run.
 pub struct Worker {
-    consumer: WorkerConsumer,
+    consumer: Arc<WorkerConsumer>,
+    /// The interval commit waiting for Kafka's answer, if any.
+    commit_task: Option<tokio::task::JoinHandle<()>>,
     runner: Runner,
     config: WorkerConfig,
     health: Arc<Health>,
@@ -138,7 +140,8 @@ impl Worker {
         };
         health.set_ready(true);
         Ok(Worker {
-            consumer,
+            consumer: Arc::new(consumer),
+            commit_task: None,
             runner,
             config: config.clone(),
             health,
@@ -148,7 +151,7 @@ impl Worker {
     /// Consumes until the shutdown token is cancelled, then lets running
     /// records finish (up to `worker.shutdown_timeout_ms`), commits and
     /// leaves the group.
-    pub async fn run(self) {
+    pub async fn run(mut self) {
         let shutdown = self.runner.processor.shutdown.clone();
         let mut commit_timer = tokio::time::interval(self.config.worker.commit_interval());
         commit_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -158,7 +161,7 @@ impl Worker {
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
-                _ = commit_timer.tick() => self.commit(CommitMode::Async),
+                _ = commit_timer.tick() => self.commit(),
                 _ = self.runner.finished.notified() => self.resume_drained(),
                 _ = poll_timer.tick() => {}
                 received = self.consumer.recv() => match received {
@@ -212,13 +215,18 @@ impl Worker {
         }
     }
 
-    fn commit(&self, mode: CommitMode) {
-        let due = self.runner.shared.lock().committable();
-        let telemetry = &self.runner.processor.telemetry;
-        match kafka::commit(&self.consumer, &due, mode) {
-            Ok(()) => telemetry.committed(due.len()),
-            Err(error) => telemetry.commit_failed(&error.to_string(), due.len()),
+    /// Starts committing the finished offsets on a blocking thread, unless
+    /// the previous commit is still waiting for Kafka's answer.
+    fn commit(&mut self) {
+        if self.commit_task.as_ref().is_some_and(|task| !task.is_finished()) {
+            return;
         }
+        let consumer = Arc::clone(&self.consumer);
+        let shared = Arc::clone(&self.runner.shared);
+        let telemetry = self.runner.processor.telemetry.clone();
+        self.commit_task = Some(tokio::task::spawn_blocking(move || {
+            kafka::commit_due(consumer.as_ref(), &shared, &telemetry)
+        }));
     }
 
     fn report_flow(&self) {
@@ -229,7 +237,7 @@ impl Worker {
         self.runner.processor.telemetry.flow(in_flight, paused);
     }
 
-    async fn stop(self) {
+    async fn stop(mut self) {
         info!("stopping: waiting for running records, then committing");
         self.health.set_ready(false);
         self.runner.shared.lock().drain_all();
@@ -242,17 +250,18 @@ impl Worker {
             );
         }
 
+        if let Some(task) = self.commit_task.take() {
+            let _ = task.await;
+        }
         let watermarks = {
             let mut scheduler = self.runner.shared.lock();
             let owned = scheduler.owned_partitions();
             scheduler.revoke(&owned)
         };
-        if let Err(error) = kafka::commit(&self.consumer, &watermarks, CommitMode::Sync) {
-            self.runner
-                .processor
-                .telemetry
-                .commit_failed(&error.to_string(), watermarks.len());
-        }
+        let telemetry = &self.runner.processor.telemetry;
+        kafka::block_in_place_if_possible(|| {
+            kafka::commit_final(self.consumer.as_ref(), &self.runner.shared, telemetry, &watermarks)
+        });
         self.consumer.unsubscribe();
         drop(self.consumer);
         info!("worker stopped");

@@ -38,6 +38,15 @@ async fn wait_for_metric(port: u16, line: &str, timeout: Duration) -> anyhow::Re
     }
 }
 
+/// Reads `offload_commits_total` from a /metrics body, 0 when absent.
+fn commit_count(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("offload_commits_total "))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_report_a_known_run() -> anyhow::Result<()> {
     let scenario = Scenario::new(1, &TABLES, &STATEMENTS).await?;
@@ -72,6 +81,10 @@ async fn metrics_report_a_known_run() -> anyhow::Result<()> {
     }
     let lag_line = format!("offload_consumer_lag{{partition=\"0\",topic=\"{}\"}} 0", scenario.topic);
     let metrics = wait_for_metric(port, &lag_line, Duration::from_secs(15)).await?;
+    // Nothing finishes any more, so the interval commits (every 200 ms here)
+    // must find nothing new to send.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (_, idle_metrics) = http::get(port, "/metrics").await?;
     let health = http::get(port, "/healthz").await?;
     let ready = http::get(port, "/readyz").await?;
     worker.terminate(Duration::from_secs(30))?;
@@ -95,12 +108,13 @@ async fn metrics_report_a_known_run() -> anyhow::Result<()> {
             "missing `{line}` in:\n{metrics}"
         );
     }
-    let commits: u64 = metrics
-        .lines()
-        .find_map(|line| line.strip_prefix("offload_commits_total "))
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0);
+    let commits = commit_count(&metrics);
     assert!(commits > 0, "no commit was counted:\n{metrics}");
+    assert_eq!(
+        commit_count(&idle_metrics),
+        commits,
+        "offsets were committed again while nothing finished:\n{idle_metrics}"
+    );
     assert!(
         !metrics.contains("offload_retries_total{"),
         "no retry was expected:\n{metrics}"
