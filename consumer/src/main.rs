@@ -20,6 +20,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc instead of the system allocator: the worker allocates and frees
+/// several buffers per event on many threads, where glibc malloc spent a
+/// quarter of the worker's CPU time in the drain benchmark (bench/README.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Consumes offload dispatch events from Kafka and executes their actions.
 #[derive(Debug, Parser)]
 #[command(version)]
