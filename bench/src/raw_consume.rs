@@ -12,10 +12,14 @@ use crate::rate::Rate;
 
 /// Settings `offload_consumer::kafka::create_consumer` applies before the
 /// `[kafka]` table of the worker's configuration.
-const WORKER_DEFAULTS: [(&str, &str); 3] = [
+/// The worker's prefetch bounds apply per partition, because it reads a
+/// queue per partition; here they bound the one consumer queue.
+const WORKER_DEFAULTS: [(&str, &str); 5] = [
     ("auto.offset.reset", "earliest"),
     ("partition.assignment.strategy", "cooperative-sticky"),
     ("statistics.interval.ms", "5000"),
+    ("queued.min.messages", "20000"),
+    ("queued.max.messages.kbytes", "4096"),
 ];
 
 /// Settings `offload_consumer::kafka::create_consumer` applies after the

@@ -75,8 +75,7 @@ impl fmt::Display for DrainReport {
         )?;
         writeln!(
             f,
-            "  worker log                         {} pauses, {} warnings, {}",
-            self.worker.pause_count,
+            "  worker log                         {} warnings, {}",
             self.worker.warning_count,
             if self.worker.stopped_cleanly {
                 "clean stop"

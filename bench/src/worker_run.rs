@@ -51,8 +51,6 @@ pub struct WorkerRun {
     pub peak_resident_bytes: u64,
     /// CPU time the worker used until the backlog was drained.
     pub cpu_time: Duration,
-    /// Lines in the worker's log that mention pausing a partition.
-    pub pause_count: usize,
     /// Lines the worker logged at WARN or ERROR level.
     pub warning_count: usize,
     /// Whether the worker exited with status 0 after SIGTERM.
@@ -86,7 +84,6 @@ pub async fn drain(plan: &WorkerPlan) -> anyhow::Result<WorkerRun> {
         first_commit_after: progress.first_commit_after,
         peak_resident_bytes: progress.memory.peak_resident_bytes,
         cpu_time: progress.cpu_time,
-        pause_count: log.lines().filter(|line| line.contains("partition paused")).count(),
         warning_count: log
             .lines()
             .filter(|line| line.contains(" WARN ") || line.contains(" ERROR "))

@@ -175,8 +175,9 @@ pub struct RunConfig {
     /// concurrently. Events of the same entity always run in offset order.
     pub key_parallelism: bool,
     /// Offsets of one partition between its lowest unfinished record and its
-    /// highest received one at which the partition is paused. It bounds the
-    /// memory per partition and the records a crash replays.
+    /// highest received one at which the worker stops reading the partition
+    /// until half of them finished. It bounds the memory per partition and
+    /// the records a crash replays.
     pub max_in_flight_per_partition: usize,
     /// Events executing at once over all partitions.
     pub max_concurrent_events: usize,

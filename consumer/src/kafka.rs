@@ -1,23 +1,28 @@
 //! The Kafka consumer: creation with the worker's settings, the start-up
-//! reachability check, rebalance handling, lag reporting and offset commits.
+//! reachability check, rebalance handling (which opens and closes the
+//! partition queues), lag reporting and offset commits.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::OwnedMessage;
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tokio::sync::Notify;
 use tracing::warn;
 
 use crate::config::WorkerConfig;
+use crate::partition_queues::PartitionQueues;
 use crate::scheduler::{Partition, Scheduler};
 use crate::telemetry::Telemetry;
 
-/// The worker's consumer type.
-pub type WorkerConsumer = StreamConsumer<WorkerContext>;
+/// The worker's consumer type. The run loop polls it without blocking and
+/// awaits [`Shared::wake`], which its queues notify when events or records
+/// arrive.
+pub type WorkerConsumer = BaseConsumer<WorkerContext>;
 
 /// Errors of creating the consumer or reaching the cluster.
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +60,13 @@ pub enum KafkaStartError {
 pub struct Shared {
     /// Ordering and progress of the owned partitions.
     pub scheduler: Mutex<Scheduler<OwnedMessage>>,
-    /// Notified whenever a running record finishes or is abandoned.
+    /// Notified when a record of a draining partition finishes or is abandoned.
     pub finished: Condvar,
+    /// The record queue of every owned partition.
+    pub queues: PartitionQueues,
+    /// Wakes the run loop: events or records arrived, or a full partition
+    /// has room again.
+    pub wake: Arc<Notify>,
     /// Held from reading the offsets to commit until Kafka answered, so a
     /// revoke's or shutdown's final commit never races an older interval
     /// commit that could land after it and move the offset backwards.
@@ -66,7 +76,10 @@ pub struct Shared {
 impl Shared {
     /// Creates the state for a worker that owns no partition yet.
     pub fn new(key_parallelism: bool, window: usize) -> Shared {
+        let wake = Arc::new(Notify::new());
         Shared {
+            queues: PartitionQueues::new(Arc::clone(&wake)),
+            wake,
             scheduler: Mutex::new(Scheduler::new(key_parallelism, window)),
             finished: Condvar::new(),
             commit_lock: Mutex::new(()),
@@ -124,6 +137,7 @@ impl ConsumerContext for WorkerContext {
                     return;
                 }
                 self.shared.lock().assign(&partitions);
+                self.shared.queues.open(&partitions);
                 self.telemetry.partitions_assigned(&partitions);
             }
             Rebalance::Error(error) => warn!(%error, "rebalance failed"),
@@ -160,6 +174,7 @@ impl WorkerContext {
             Ok(()) => self.telemetry.committed(watermarks.len()),
             Err(error) => self.telemetry.commit_failed(&error.to_string(), watermarks.len()),
         }
+        self.shared.queues.close(partitions);
         self.telemetry.partitions_revoked(partitions, abandoned);
     }
 }
@@ -188,12 +203,18 @@ pub fn create_consumer(
     config: &WorkerConfig,
     shared: Arc<Shared>,
     telemetry: Telemetry,
-) -> Result<WorkerConsumer, KafkaStartError> {
+) -> Result<Arc<WorkerConsumer>, KafkaStartError> {
     let mut client = ClientConfig::new();
     client
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "cooperative-sticky")
-        .set("statistics.interval.ms", "5000");
+        .set("statistics.interval.ms", "5000")
+        // Prefetch bounds. Each partition has its own queue, so they apply
+        // per partition: librdkafka stops fetching a partition whose queue
+        // holds this many records or kilobytes (the defaults are 100,000
+        // records and 64 MiB).
+        .set("queued.min.messages", "20000")
+        .set("queued.max.messages.kbytes", "4096");
     for (key, value) in &config.kafka {
         client.set(key, value.to_string());
     }
@@ -202,13 +223,18 @@ pub fn create_consumer(
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false");
 
+    let shared_wake = Arc::clone(&shared.wake);
     let context = WorkerContext {
         shared,
         telemetry,
         revoke_timeout: config.worker.revoke_timeout(),
         topic: config.topics.dispatch.clone(),
     };
-    let consumer: WorkerConsumer = client.create_with_context(context).map_err(KafkaStartError::Settings)?;
+    let mut consumer: WorkerConsumer = client.create_with_context(context).map_err(KafkaStartError::Settings)?;
+    let wake = Arc::clone(&shared_wake);
+    consumer.set_nonempty_callback(move || wake.notify_one());
+    let consumer = Arc::new(consumer);
+    consumer.context().shared.queues.bind(&consumer);
 
     let topics = &config.topics;
     check_topic(
@@ -318,11 +344,7 @@ pub fn commit_final<C: Consumer<WorkerContext>>(
 }
 
 /// Commits `offsets` (the next offset to consume of each partition).
-fn commit<C: Consumer<WorkerContext>>(
-    consumer: &C,
-    offsets: &[(Partition, i64)],
-    mode: CommitMode,
-) -> KafkaResult<()> {
+fn commit<C: Consumer<WorkerContext>>(consumer: &C, offsets: &[(Partition, i64)], mode: CommitMode) -> KafkaResult<()> {
     if offsets.is_empty() {
         return Ok(());
     }
@@ -331,20 +353,4 @@ fn commit<C: Consumer<WorkerContext>>(
         list.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
     }
     consumer.commit(&list, mode)
-}
-
-/// Pauses or resumes fetching of `partitions`.
-pub fn set_paused(consumer: &WorkerConsumer, partitions: &[Partition], paused: bool) -> KafkaResult<()> {
-    if partitions.is_empty() {
-        return Ok(());
-    }
-    let mut list = TopicPartitionList::with_capacity(partitions.len());
-    for (topic, partition) in partitions {
-        list.add_partition(topic, *partition);
-    }
-    if paused {
-        consumer.pause(&list)
-    } else {
-        consumer.resume(&list)
-    }
 }

@@ -25,6 +25,7 @@ pub mod http;
 pub mod kafka;
 pub mod lag;
 pub mod offsets;
+pub mod partition_queues;
 pub mod process;
 pub mod scheduler;
 pub mod telemetry;

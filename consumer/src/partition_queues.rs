@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 
-use rdkafka::consumer::PartitionQueue;
+use rdkafka::consumer::base_consumer::PartitionQueue;
 use tokio::sync::Notify;
 use tracing::error;
 

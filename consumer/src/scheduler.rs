@@ -2,11 +2,11 @@
 //!
 //! Records of one partition with the same key run strictly in offset order:
 //! a record waits in its key's queue until the record before it finished.
-//! Records with different keys run concurrently. A partition is reported
-//! for pausing when the records from its watermark to the highest received
-//! one fill the window, and for resuming once half the window has drained.
-//! So a restart replays at most one window per partition, plus what was
-//! finished since the last commit.
+//! Records with different keys run concurrently. A partition is full when
+//! the records from its watermark to the highest received one fill the
+//! window: the run loop then stops reading its queue until half the window
+//! has drained. So a restart replays at most one window per partition, plus
+//! what was finished since the last commit.
 //!
 //! Every assignment of a partition gets a new generation, so a completion
 //! that arrives after the partition was revoked (or revoked and assigned
@@ -54,7 +54,8 @@ struct PartitionState<T> {
     keys: HashMap<Vec<u8>, VecDeque<Job<T>>>,
     /// Records started and not yet finished or abandoned.
     running: usize,
-    paused: bool,
+    /// The window is full: its records are not read until half of it drained.
+    full: bool,
     /// Set on revoke and shutdown: running records finish, queued ones do not start.
     draining: bool,
 }
@@ -71,7 +72,7 @@ pub struct Scheduler<T> {
 impl<T> Scheduler<T> {
     /// Creates a scheduler that owns no partition. `window` is the number of
     /// offsets from a partition's watermark to its highest received record
-    /// at which the partition is paused.
+    /// at which the partition is full.
     pub fn new(key_parallelism: bool, window: usize) -> Scheduler<T> {
         Scheduler {
             partitions: HashMap::new(),
@@ -90,7 +91,7 @@ impl<T> Scheduler<T> {
                 offsets: PartitionOffsets::default(),
                 keys: HashMap::new(),
                 running: 0,
-                paused: false,
+                full: false,
                 draining: false,
             };
             self.partitions.insert(partition.clone(), state);
@@ -205,30 +206,45 @@ impl<T> Scheduler<T> {
         }
     }
 
-    /// Returns the partition to pause if `partition` just reached its window.
-    pub fn pause_if_full(&mut self, partition: &Partition) -> bool {
+    /// Returns whether records of `partition` may be read: it is owned, not
+    /// draining and its window is not full.
+    pub fn is_readable(&self, partition: &Partition) -> bool {
+        self.partitions
+            .get(partition)
+            .is_some_and(|state| !state.full && !state.draining)
+    }
+
+    /// Marks `partition` full if its window is reached, and returns whether
+    /// it is full.
+    pub fn mark_if_full(&mut self, partition: &Partition) -> bool {
         let window = self.window;
         match self.partitions.get_mut(partition) {
-            Some(state) if !state.paused && state.offsets.span() >= window => {
-                state.paused = true;
+            Some(state) => {
+                if !state.full && state.offsets.span() >= window {
+                    state.full = true;
+                }
+                state.full
+            }
+            None => true,
+        }
+    }
+
+    /// Marks a full `partition` readable again once half its window drained,
+    /// and returns whether it did, so the caller wakes the run loop only then.
+    pub fn reopen_if_drained(&mut self, partition: &Partition) -> bool {
+        let threshold = self.window / 2;
+        match self.partitions.get_mut(partition) {
+            Some(state) if state.full && !state.draining && state.offsets.span() <= threshold => {
+                state.full = false;
                 true
             }
             _ => false,
         }
     }
 
-    /// Returns the paused partitions that drained to half their window, and
-    /// marks them resumed.
-    pub fn take_resumable(&mut self) -> Vec<Partition> {
-        let threshold = self.window / 2;
-        let mut resumable = Vec::new();
-        for (partition, state) in &mut self.partitions {
-            if state.paused && !state.draining && state.offsets.span() <= threshold {
-                state.paused = false;
-                resumable.push(partition.clone());
-            }
-        }
-        resumable
+    /// Returns whether `partition` is draining ahead of a revoke or shutdown.
+    pub fn is_draining(&self, partition: &Partition) -> bool {
+        self.partitions.get(partition).is_some_and(|state| state.draining)
     }
 
     /// Records received and not yet finished, over all partitions.
@@ -236,9 +252,9 @@ impl<T> Scheduler<T> {
         self.partitions.values().map(|state| state.offsets.in_flight()).sum()
     }
 
-    /// Number of paused partitions.
-    pub fn paused(&self) -> usize {
-        self.partitions.values().filter(|state| state.paused).count()
+    /// Number of partitions whose window is full.
+    pub fn full(&self) -> usize {
+        self.partitions.values().filter(|state| state.full).count()
     }
 
     /// Returns the owned partitions.

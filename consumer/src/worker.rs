@@ -1,5 +1,6 @@
-//! The run loop: receive records, hand them to the scheduler, run each one
-//! in its own task, pause and resume partitions, and commit finished offsets.
+//! The run loop: serve the consumer's events, read each partition's records
+//! from its own queue while its in-flight window has room, hand them to the
+//! scheduler, run each one in its own task, and commit finished offsets.
 //!
 //! The loop keeps polling Kafka while records execute, wait or retry, so a
 //! slow action never makes the worker exceed `max.poll.interval.ms`.
@@ -11,10 +12,10 @@ use offload_schemas::{Codec, RegistryError, SchemaRegistry};
 use rdkafka::consumer::Consumer;
 use rdkafka::message::OwnedMessage;
 use rdkafka::Message;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::{SchemasConfig, WorkerConfig};
 use crate::dead_letter::DeadLetterProducer;
@@ -27,9 +28,14 @@ use crate::scheduler::{Accepted, Job};
 use crate::telemetry::Telemetry;
 
 /// Maximum time between two polls of the consumer. Each loop turn polls, so
-/// paused partitions and idle topics still count as polling for
+/// full partitions and idle topics still count as polling for
 /// `max.poll.interval.ms`.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Empty polls of the consumer queue per loop turn. rdkafka's `poll` returns
+/// nothing both for an empty queue and after serving an event (a rebalance,
+/// statistics), so one empty poll does not mean the queue is empty.
+const EMPTY_EVENT_POLLS: usize = 4;
 
 /// Errors that stop the worker before it consumes anything.
 #[derive(Debug, thiserror::Error)]
@@ -86,8 +92,6 @@ struct Runner {
     shared: Arc<Shared>,
     processor: Arc<Processor>,
     tasks: TaskTracker,
-    /// Wakes the run loop when a record finished, to resume partitions.
-    finished: Arc<Notify>,
 }
 
 impl Worker {
@@ -136,11 +140,10 @@ impl Worker {
             shared,
             processor: Arc::new(processor),
             tasks: TaskTracker::new(),
-            finished: Arc::new(Notify::new()),
         };
         health.set_ready(true);
         Ok(Worker {
-            consumer: Arc::new(consumer),
+            consumer,
             commit_task: None,
             runner,
             config: config.clone(),
@@ -158,33 +161,72 @@ impl Worker {
         let mut poll_timer = tokio::time::interval(POLL_INTERVAL);
 
         loop {
+            self.serve_events();
+            self.read_partitions();
+            self.report_flow();
+            self.health.turned();
+
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
                 _ = commit_timer.tick() => self.commit(),
-                _ = self.runner.finished.notified() => self.resume_drained(),
+                _ = self.runner.shared.wake.notified() => {}
                 _ = poll_timer.tick() => {}
-                received = self.consumer.recv() => match received {
-                    Ok(message) => self.accept(message.detach()),
-                    Err(error) => warn!(%error, "receiving from Kafka failed; retrying"),
-                },
             }
-            self.report_flow();
-            self.health.turned();
         }
 
         self.stop().await;
     }
 
-    fn accept(&self, message: OwnedMessage) {
+    /// Serves the consumer queue: rebalances (whose callbacks open and close
+    /// partition queues), errors, statistics, and records of a partition
+    /// whose queue could not be split.
+    fn serve_events(&self) {
+        let mut empty_polls = 0;
+        while empty_polls < EMPTY_EVENT_POLLS {
+            match self.consumer.poll(Duration::ZERO) {
+                Some(Ok(message)) => {
+                    self.accept(message.detach());
+                }
+                Some(Err(error)) => warn!(%error, "receiving from Kafka failed; retrying"),
+                None => empty_polls += 1,
+            }
+        }
+    }
+
+    /// Reads every partition whose window has room until its queue is empty
+    /// or the window is full.
+    fn read_partitions(&self) {
+        let queues = self.runner.shared.queues.lock();
+        for (partition, queue) in queues.iter() {
+            if !self.runner.shared.lock().is_readable(partition) {
+                continue;
+            }
+            while let Some(received) = queue.poll(Duration::ZERO) {
+                match received {
+                    Ok(message) => {
+                        if self.accept(message.detach()) {
+                            debug!(topic = %partition.0, partition = partition.1, "partition full: its in-flight window is reached");
+                            break;
+                        }
+                    }
+                    Err(error) => warn!(%error, partition = partition.1, "receiving from Kafka failed; retrying"),
+                }
+            }
+        }
+    }
+
+    /// Hands a record to the scheduler and starts it if nothing of its key
+    /// runs. Returns whether its partition's window is now full.
+    fn accept(&self, message: OwnedMessage) -> bool {
         let partition = (message.topic().to_string(), message.partition());
         let offset = message.offset();
         let key = message.key().unwrap_or_default().to_vec();
 
-        let (accepted, pause) = {
+        let (accepted, full) = {
             let mut scheduler = self.runner.shared.lock();
             let accepted = scheduler.accept(&partition, offset, &key, message);
-            (accepted, scheduler.pause_if_full(&partition))
+            (accepted, scheduler.mark_if_full(&partition))
         };
         match accepted {
             Accepted::Start(job) => self.runner.spawn(job),
@@ -193,26 +235,7 @@ impl Worker {
                 warn!(topic = %partition.0, partition = partition.1, offset, "dropped a record of a partition this worker no longer owns")
             }
         }
-        if pause {
-            if let Err(error) = kafka::set_paused(&self.consumer, std::slice::from_ref(&partition), true) {
-                warn!(%error, partition = partition.1, "pausing a full partition failed");
-            } else {
-                info!(topic = %partition.0, partition = partition.1, "partition paused: its in-flight window is full");
-            }
-        }
-    }
-
-    fn resume_drained(&self) {
-        let resumable = self.runner.shared.lock().take_resumable();
-        if resumable.is_empty() {
-            return;
-        }
-        match kafka::set_paused(&self.consumer, &resumable, false) {
-            Ok(()) => {
-                info!(partitions = ?resumable.iter().map(|(_, id)| *id).collect::<Vec<_>>(), "partitions resumed")
-            }
-            Err(error) => warn!(%error, "resuming partitions failed"),
-        }
+        full
     }
 
     /// Starts committing the finished offsets on a blocking thread, unless
@@ -230,11 +253,11 @@ impl Worker {
     }
 
     fn report_flow(&self) {
-        let (in_flight, paused) = {
+        let (in_flight, full) = {
             let scheduler = self.runner.shared.lock();
-            (scheduler.in_flight(), scheduler.paused())
+            (scheduler.in_flight(), scheduler.full())
         };
-        self.runner.processor.telemetry.flow(in_flight, paused);
+        self.runner.processor.telemetry.flow(in_flight, full);
     }
 
     async fn stop(mut self) {
@@ -263,6 +286,7 @@ impl Worker {
             kafka::commit_final(self.consumer.as_ref(), &self.runner.shared, telemetry, &watermarks)
         });
         self.consumer.unsubscribe();
+        self.runner.shared.queues.close_all();
         drop(self.consumer);
         info!("worker stopped");
     }
@@ -305,7 +329,7 @@ impl Runner {
         let runner = self.clone();
         self.tasks.spawn(async move {
             let outcome = runner.processor.process(&job.payload).await;
-            let (next, may_resume) = {
+            let (next, reopened, draining) = {
                 let mut scheduler = runner.shared.lock();
                 let next = match outcome {
                     Outcome::Finished => scheduler.finish(&job.partition, job.generation, job.offset, &job.key),
@@ -314,12 +338,16 @@ impl Runner {
                         None
                     }
                 };
-                // Only a paused partition needs the run loop to look again.
-                (next, scheduler.paused() > 0)
+                let reopened = scheduler.reopen_if_drained(&job.partition);
+                (next, reopened, scheduler.is_draining(&job.partition))
             };
-            runner.shared.finished.notify_all();
-            if may_resume {
-                runner.finished.notify_one();
+            // Only a revoke waits on the condition variable, and only the
+            // completion that reopens a full partition needs the run loop.
+            if draining {
+                runner.shared.finished.notify_all();
+            }
+            if reopened {
+                runner.shared.wake.notify_one();
             }
             if let Some(next) = next {
                 runner.spawn(next);

@@ -120,28 +120,49 @@ fn abandoned_record_stays_unfinished() {
 }
 
 #[test]
-fn full_window_pauses_and_half_window_resumes() {
+fn full_window_stops_reading_until_half_drained() {
     let mut scheduler = Scheduler::new(true, 4);
     scheduler.assign(&[partition(0)]);
     let mut jobs = Vec::new();
     for offset in 0..4 {
+        assert!(scheduler.is_readable(&partition(0)), "before offset {offset}");
         let key = format!("k{offset}").into_bytes();
         jobs.push(started(scheduler.accept(&partition(0), offset, &key, "x")));
-        let expect_pause = offset == 3;
+        let expect_full = offset == 3;
         assert_eq!(
-            scheduler.pause_if_full(&partition(0)),
-            expect_pause,
+            scheduler.mark_if_full(&partition(0)),
+            expect_full,
             "after offset {offset}"
         );
     }
-    assert_eq!(scheduler.paused(), 1);
+    assert_eq!(scheduler.full(), 1);
+    assert!(!scheduler.is_readable(&partition(0)));
 
     let first = &jobs[0];
     scheduler.finish(&partition(0), first.generation, first.offset, &first.key);
-    assert!(scheduler.take_resumable().is_empty());
+    assert!(!scheduler.reopen_if_drained(&partition(0)));
+    assert!(!scheduler.is_readable(&partition(0)));
 
     let second = &jobs[1];
     scheduler.finish(&partition(0), second.generation, second.offset, &second.key);
-    assert_eq!(scheduler.take_resumable(), vec![partition(0)]);
-    assert_eq!(scheduler.paused(), 0);
+    assert!(scheduler.reopen_if_drained(&partition(0)));
+    assert!(!scheduler.reopen_if_drained(&partition(0)), "reopened twice");
+    assert_eq!(scheduler.full(), 0);
+    assert!(scheduler.is_readable(&partition(0)));
+}
+
+#[test]
+fn draining_partition_is_not_readable() {
+    let mut scheduler: Scheduler<&str> = Scheduler::new(true, 4);
+    scheduler.assign(&[partition(0), partition(1)]);
+
+    scheduler.begin_drain(&[partition(0)]);
+
+    assert!(scheduler.is_draining(&partition(0)));
+    assert!(!scheduler.is_readable(&partition(0)));
+    assert!(scheduler.is_readable(&partition(1)));
+    assert!(
+        !scheduler.is_readable(&partition(2)),
+        "a partition not owned is readable"
+    );
 }
