@@ -67,7 +67,7 @@ pub struct Shared {
     /// Wakes the run loop: events or records arrived, or a full partition
     /// has room again.
     pub wake: Arc<Notify>,
-    /// Held from reading the offsets to commit until Kafka answered, so a
+    /// Held from reading the offsets to commit until Kafka returned the result, so a
     /// revoke's or shutdown's final commit never races an older interval
     /// commit that could land after it and move the offset backwards.
     commit_lock: Mutex<()>,
@@ -211,7 +211,7 @@ pub fn create_consumer(
         .set("statistics.interval.ms", "5000")
         // Prefetch bounds. Each partition has its own queue, so they apply
         // per partition: librdkafka stops fetching a partition whose queue
-        // holds this many records or kilobytes (the defaults are 100,000
+        // contains this many records or kilobytes (the defaults are 100,000
         // records and 64 MiB).
         .set("queued.min.messages", "20000")
         .set("queued.max.messages.kbytes", "4096");

@@ -2,7 +2,7 @@
 //!
 //! The run loop reads each partition from its own queue and stops reading a
 //! partition whose in-flight window is full. librdkafka keeps the records it
-//! fetched for that partition and stops fetching more once the queue holds
+//! fetched for that partition and stops fetching more once the queue contains
 //! `queued.min.messages` records or `queued.max.messages.kbytes` (per
 //! partition, because the queues are split). Pausing the partition instead
 //! would make librdkafka drop its fetched records and fetch and decompress
@@ -71,10 +71,10 @@ impl PartitionQueues {
                     // notify anyone.
                     self.wake.notify_one();
                 }
-                // NOTE: librdkafka returns no queue only for a client that is
-                // not a consumer. The partition's records then arrive on the
-                // consumer queue, and the run loop accepts them from there
-                // without a window.
+                // NOTE: rdkafka returns no queue only for a topic name with a
+                // NUL byte or when librdkafka cannot create the partition's
+                // local state. Its records then arrive on the consumer queue,
+                // and the run loop accepts them from there without a window.
                 None => error!(topic = %topic, partition = id, "splitting a partition's record queue failed"),
             }
         }
@@ -88,7 +88,7 @@ impl PartitionQueues {
         }
     }
 
-    /// Drops every queue, ahead of closing the consumer (each queue holds a
+    /// Drops every queue, ahead of closing the consumer (each queue keeps a
     /// reference to it).
     pub fn close_all(&self) {
         self.lock().clear();

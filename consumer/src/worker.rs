@@ -79,7 +79,7 @@ pub enum StartError {
 /// A started worker: connected to Cassandra and Kafka, ready to run.
 pub struct Worker {
     consumer: Arc<WorkerConsumer>,
-    /// The interval commit waiting for Kafka's answer, if any.
+    /// The interval commit waiting for Kafka's result, if any.
     commit_task: Option<tokio::task::JoinHandle<()>>,
     runner: Runner,
     config: WorkerConfig,
@@ -239,7 +239,7 @@ impl Worker {
     }
 
     /// Starts committing the finished offsets on a blocking thread, unless
-    /// the previous commit is still waiting for Kafka's answer.
+    /// the previous commit is still waiting for Kafka's result.
     fn commit(&mut self) {
         if self.commit_task.as_ref().is_some_and(|task| !task.is_finished()) {
             return;
