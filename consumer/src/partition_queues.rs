@@ -62,6 +62,10 @@ impl PartitionQueues {
         let mut queues = self.lock();
         for partition in partitions {
             let (topic, id) = partition;
+            // A queue left from an earlier assignment goes first: dropping a
+            // queue disables the non-empty callback of the librdkafka queue
+            // it shares with a new one.
+            queues.remove(partition);
             match consumer.split_partition_queue(topic, *id) {
                 Some(mut queue) => {
                     let wake = Arc::clone(&self.wake);
