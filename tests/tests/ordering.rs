@@ -8,6 +8,11 @@ use offload_e2e::{group_lags, publish_events, sequence, wait_for_drain, Scenario
 
 const PARTITIONS: i32 = 6;
 
+/// Commit interval of the kill tests. What a kill replays grows with what
+/// finished since the last commit, so the interval is short enough that a
+/// window per partition bounds it at the rate a debug worker reaches.
+const KILL_TEST_COMMIT_INTERVAL_MS: &str = "50";
+
 async fn scenario() -> anyhow::Result<Scenario> {
     Scenario::new(PARTITIONS, &sequence::TABLES, &[sequence::STATEMENT]).await
 }
@@ -75,7 +80,8 @@ async fn order_holds_across_sigkill() -> anyhow::Result<()> {
     let config = scenario
         .config
         .clone()
-        .run_setting("max_in_flight_per_partition", &WINDOW.to_string());
+        .run_setting("max_in_flight_per_partition", &WINDOW.to_string())
+        .run_setting("commit_interval_ms", KILL_TEST_COMMIT_INTERVAL_MS);
     publish_events(&scenario.topic, &sequence::events(ENTITIES, 0..PER_ENTITY)).await?;
 
     let mut first = WorkerProcess::spawn(&config)?;
@@ -92,7 +98,7 @@ async fn order_holds_across_sigkill() -> anyhow::Result<()> {
 
     let repeats = check_all(&scenario, ENTITIES, PER_ENTITY).await?;
     // A kill replays at most one window per partition plus what finished
-    // since the last commit (200 ms); twice the window bounds both here.
+    // since the last commit (50 ms); twice the window bounds both here.
     assert!(repeats <= PARTITIONS as usize * WINDOW * 2, "{repeats} repeats");
     Ok(())
 }
@@ -107,7 +113,8 @@ async fn three_workers_killed_in_turn_lose_nothing() -> anyhow::Result<()> {
     let config = scenario
         .config
         .clone()
-        .run_setting("max_in_flight_per_partition", &WINDOW.to_string());
+        .run_setting("max_in_flight_per_partition", &WINDOW.to_string())
+        .run_setting("commit_interval_ms", KILL_TEST_COMMIT_INTERVAL_MS);
     publish_events(&scenario.topic, &sequence::events(ENTITIES, 0..PER_ENTITY)).await?;
 
     let mut workers = Vec::new();
