@@ -140,13 +140,12 @@ fn interruption_level(level: ApnsInterruptionLevel) -> Option<InterruptionLevel>
     }
 }
 
-// NOTE: the client's `Alert` has no `launch-image` key, so an event's
-// `alert.launch_image` is not sent; the rest of the alert is.
 fn alert(alert: &ApnsAlert) -> Alert {
     Alert {
         title: alert.title.clone(),
         subtitle: alert.subtitle.clone(),
         body: alert.body.clone(),
+        launch_image: alert.launch_image.clone(),
         title_loc_key: alert.title_loc_key.clone(),
         title_loc_args: alert.title_loc_args.clone(),
         subtitle_loc_key: alert.subtitle_loc_key.clone(),

@@ -75,6 +75,10 @@ pub struct Alert {
     /// Body text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// A launch image file name in the app bundle, shown instead of the app's
+    /// usual launch screen when the user opens the notification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch_image: Option<String>,
     /// Localization key of the title.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title_loc_key: Option<String>,

@@ -17,6 +17,7 @@ fn payload_holds_every_aps_key_and_custom_data() {
         title: Some("Ana".into()),
         subtitle: Some("commented".into()),
         body: Some("Nice photo".into()),
+        launch_image: Some("launch.png".into()),
         title_loc_key: Some("T".into()),
         title_loc_args: vec!["a".into()],
         subtitle_loc_key: Some("S".into()),
@@ -41,6 +42,7 @@ fn payload_holds_every_aps_key_and_custom_data() {
             "aps": {
                 "alert": {
                     "title": "Ana", "subtitle": "commented", "body": "Nice photo",
+                    "launch-image": "launch.png",
                     "title-loc-key": "T", "title-loc-args": ["a"],
                     "subtitle-loc-key": "S", "subtitle-loc-args": ["b"],
                     "loc-key": "B", "loc-args": ["c", "d"]
