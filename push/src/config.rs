@@ -75,8 +75,10 @@ pub struct ApnsConfig {
     /// closed, in milliseconds.
     #[serde(default = "default_keep_alive_timeout_ms")]
     pub keep_alive_timeout_ms: u64,
-    /// Age at which the provider token is replaced, in seconds: between 1200
-    /// (Apple's minimum interval) and 3300 (five minutes before APNs rejects it).
+    /// Interval of provider token replacement, in seconds: between 1200
+    /// (Apple's minimum interval) and 3300 (five minutes before APNs rejects
+    /// it). Tokens switch at multiples of it since the UNIX epoch, so give
+    /// every process that shares a key the same value.
     #[serde(default = "default_token_refresh_secs")]
     pub token_refresh_secs: u64,
     /// Attempts of one request the server did not process (streams above a

@@ -111,3 +111,35 @@ async fn young_token_called_expired_is_kept_until_20_minutes() {
     };
     assert_eq!(retry_after, Some(5 * MINUTE), "never two tokens within 20 minutes");
 }
+
+#[tokio::test(start_paused = true)]
+async fn restarted_client_reuses_the_token_of_its_interval() {
+    let _hold = hold_clock();
+    let harness = start(|_| {}).await;
+    let mut config = harness.apns_config();
+    config.keep_alive_interval_ms = 0;
+
+    tokio::time::advance(5 * MINUTE).await;
+    let first_process = harness.apns_client(&config);
+    let before_restart = first_process.send(&alert(1)).await;
+    drop(first_process);
+    tokio::time::advance(10 * MINUTE).await;
+    let restarted = harness.apns_client(&config);
+    let after_restart = restarted.send(&alert(2)).await;
+    let scaled_out = harness.apns_client(&config);
+    let from_second_replica = scaled_out.send(&alert(3)).await;
+
+    assert_eq!(before_restart.class(), "delivered");
+    assert_eq!(
+        after_restart.class(),
+        "delivered",
+        "a new signature within 20 minutes would be TooManyProviderTokenUpdates: {after_restart:?}"
+    );
+    assert_eq!(from_second_replica.class(), "delivered", "{from_second_replica:?}");
+    let iats = issue_times(&harness);
+    assert_eq!(iats.len(), 3);
+    assert!(iats.iter().all(|iat| *iat == iats[0]), "{iats:?}");
+    let recorded = harness.stand_ins.recorded(&RecordFilter::default());
+    let connections: BTreeSet<_> = recorded.iter().map(|record| record.connection).collect();
+    assert_eq!(connections.len(), 3, "each client opened its own connection");
+}

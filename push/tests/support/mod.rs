@@ -21,13 +21,14 @@ pub struct Harness {
 /// Starts stand-ins whose clock follows tokio's, after `adjust` changes the config.
 pub async fn start(adjust: impl FnOnce(&mut StandInsConfig)) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    // Whole seconds, so that token ages match the seconds of `iat` exactly.
-    let whole_secs = SystemTime::now()
+    // At a switch of the default provider token schedule (every 3000 s since
+    // the epoch), so that token ages in the tests start at zero.
+    let now_secs = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let clock = Arc::new(TokioClock::starting_at(
-        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(whole_secs),
+        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(now_secs - now_secs % 3000),
     ));
     let mut config = StandInsConfig::new(dir.path());
     let server_clock = Arc::clone(&clock);

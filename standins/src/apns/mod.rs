@@ -208,7 +208,7 @@ async fn process(
 
     let answer = match planned.response {
         Some(scripted) => Answer::Scripted(scripted),
-        None => match server.validator.check(context.id, &parts, &body) {
+        None => match server.validator.check(&parts, &body) {
             Err(rejection) => Answer::Rejected(rejection),
             Ok(accepted) => {
                 server.recording.push(Recorded {

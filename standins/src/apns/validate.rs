@@ -69,14 +69,17 @@ pub(crate) struct Validator {
     pub(crate) bundle_id: String,
     pub(crate) max_token_age: Duration,
     pub(crate) now: Now,
-    /// The newest provider token `iat` accepted per connection, to detect
-    /// updates more often than every 20 minutes. Kept per connection so that
-    /// a restarted provider, which signs a new token on its new connection,
-    /// is not rejected for 20 minutes. NOTE: Apple's documentation does not
-    /// say whether the interval counts per connection or per signing key.
-    newest_iat: Mutex<HashMap<u64, u64>>,
+    /// The team's current provider token, to detect updates more often than
+    /// every 20 minutes.
+    current_token: Mutex<Option<CurrentToken>>,
     /// Tokens no longer valid, with the time APNs reports in a 410.
     pub(crate) unregistered: Mutex<HashMap<String, u64>>,
+}
+
+/// The provider token a team uses now.
+struct CurrentToken {
+    jwt: String,
+    iat: u64,
 }
 
 #[derive(Deserialize)]
@@ -92,13 +95,13 @@ impl Validator {
             bundle_id,
             max_token_age,
             now,
-            newest_iat: Mutex::new(HashMap::new()),
+            current_token: Mutex::new(None),
             unregistered: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Runs every check in order on a request that came on `connection`.
-    pub(crate) fn check(&self, connection: u64, parts: &Parts, body: &[u8]) -> Result<Accepted, Rejection> {
+    /// Runs every check in order.
+    pub(crate) fn check(&self, parts: &Parts, body: &[u8]) -> Result<Accepted, Rejection> {
         if parts.method != http::Method::POST {
             return Err(reject(405, "MethodNotAllowed"));
         }
@@ -107,7 +110,7 @@ impl Validator {
             Some(token) => token.to_string(),
             None => return Err(reject(404, "BadPath")),
         };
-        let provider_token_iat = self.check_provider_token(connection, parts)?;
+        let provider_token_iat = self.check_provider_token(parts)?;
         let headers = self.check_headers(parts)?;
         check_device_token(&device_token)?;
         let payload = check_payload(body, headers.get("apns-push-type").map(String::as_str))?;
@@ -126,7 +129,7 @@ impl Validator {
         })
     }
 
-    fn check_provider_token(&self, connection: u64, parts: &Parts) -> Result<Option<u64>, Rejection> {
+    fn check_provider_token(&self, parts: &Parts) -> Result<Option<u64>, Rejection> {
         let Auth::Token { key, key_id, team_id } = &self.auth else {
             return Ok(None);
         };
@@ -157,17 +160,35 @@ impl Validator {
         if now_secs.saturating_sub(claims.iat) > self.max_token_age.as_secs() {
             return Err(reject(403, "ExpiredProviderToken"));
         }
-        let mut newest = self.newest_iat.lock().expect("token lock is never poisoned");
-        match newest.get(&connection).copied() {
-            Some(previous) if claims.iat > previous && claims.iat - previous < MIN_TOKEN_UPDATE_SECS => {
-                return Err(reject(429, "TooManyProviderTokenUpdates"));
+        self.check_token_update(jwt, claims.iat)?;
+        Ok(Some(claims.iat))
+    }
+
+    /// Apple: "APNs reports an error if you recreate your tokens more than
+    /// once every 20 minutes" (429 TooManyProviderTokenUpdates), and "you can
+    /// use the same token from multiple provider servers". Apple documents
+    /// neither the scope nor the measure of the limit; the stand-in applies it
+    /// per team across connections and compares `iat`s: a token that differs
+    /// from the current one (even by its signature alone) with an `iat` less
+    /// than 20 minutes away is rejected and does not become current; one 20
+    /// minutes newer replaces it; one 20 minutes older is accepted as still in
+    /// use elsewhere.
+    fn check_token_update(&self, jwt: &str, iat: u64) -> Result<(), Rejection> {
+        let mut current = self.current_token.lock().expect("token lock is never poisoned");
+        match &*current {
+            Some(token) if token.jwt == jwt => Ok(()),
+            Some(token) if iat.abs_diff(token.iat) < MIN_TOKEN_UPDATE_SECS => {
+                Err(reject(429, "TooManyProviderTokenUpdates"))
             }
-            Some(previous) if claims.iat <= previous => {}
+            Some(token) if iat < token.iat => Ok(()),
             _ => {
-                newest.insert(connection, claims.iat);
+                *current = Some(CurrentToken {
+                    jwt: jwt.to_string(),
+                    iat,
+                });
+                Ok(())
             }
         }
-        Ok(Some(claims.iat))
     }
 
     fn check_headers(&self, parts: &Parts) -> Result<BTreeMap<String, String>, Rejection> {
@@ -282,4 +303,64 @@ fn unix_secs(time: SystemTime) -> u64 {
     time.duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    const MINUTE: u64 = 60;
+
+    fn validator() -> Validator {
+        Validator::new(
+            Auth::Certificate,
+            "com.example.app".into(),
+            Duration::from_secs(60 * MINUTE),
+            Arc::new(SystemTime::now),
+        )
+    }
+
+    fn too_many_updates() -> Result<(), Rejection> {
+        Err(reject(429, "TooManyProviderTokenUpdates"))
+    }
+
+    #[test]
+    fn same_token_from_many_senders_is_no_update() {
+        let validator = validator();
+
+        assert_eq!(validator.check_token_update("token-a", 1000), Ok(()));
+        assert_eq!(validator.check_token_update("token-a", 1000), Ok(()));
+    }
+
+    #[test]
+    fn other_token_within_20_minutes_is_too_many_updates() {
+        let validator = validator();
+        validator.check_token_update("token-a", 100 * MINUTE).unwrap();
+
+        let same_iat = validator.check_token_update("token-a-resigned", 100 * MINUTE);
+        let newer = validator.check_token_update("token-b", 119 * MINUTE);
+        let older = validator.check_token_update("token-c", 81 * MINUTE);
+        let first_again = validator.check_token_update("token-a", 100 * MINUTE);
+
+        assert_eq!(same_iat, too_many_updates(), "a second signature of the same claims");
+        assert_eq!(newer, too_many_updates());
+        assert_eq!(older, too_many_updates());
+        assert_eq!(first_again, Ok(()), "a rejected token does not become current");
+    }
+
+    #[test]
+    fn token_20_minutes_newer_becomes_current() {
+        let validator = validator();
+        validator.check_token_update("token-a", 100 * MINUTE).unwrap();
+
+        let newer = validator.check_token_update("token-b", 120 * MINUTE);
+        let still_in_use_elsewhere = validator.check_token_update("token-a", 100 * MINUTE);
+        let close_to_the_new_one = validator.check_token_update("token-c", 130 * MINUTE);
+
+        assert_eq!(newer, Ok(()));
+        assert_eq!(still_in_use_elsewhere, Ok(()));
+        assert_eq!(close_to_the_new_one, too_many_updates());
+    }
 }

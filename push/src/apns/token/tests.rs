@@ -1,6 +1,6 @@
 use std::io::Write;
 
-use jsonwebtoken::{DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use super::*;
@@ -14,18 +14,36 @@ fn key_files() -> (tempfile::NamedTempFile, String) {
     (file, pair.public_key_pem)
 }
 
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// A multiple of the 50-minute refresh interval, in seconds since the epoch.
+const ON_SCHEDULE_SECS: u64 = 1_800_000_000;
+
 fn tokens(path: &Path) -> ProviderTokens {
+    tokens_started_at(path, Duration::ZERO)
+}
+
+/// Tokens on a clock that starts `offset` after a scheduled switch.
+fn tokens_started_at(path: &Path, offset: Duration) -> ProviderTokens {
     ProviderTokens::from_key_file(
         path,
         "KEY1234567",
         "TEAM123456",
-        Duration::from_secs(50 * 60),
-        // Whole seconds, so that ages match the seconds of `iat` exactly.
+        50 * MINUTE,
         Arc::new(TokioClock::starting_at(
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(ON_SCHEDULE_SECS) + offset,
         )),
     )
     .unwrap()
+}
+
+fn iat_minutes(token: &IssuedToken) -> u64 {
+    let secs = token
+        .issued_at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    (secs - ON_SCHEDULE_SECS) / 60
 }
 
 #[derive(Deserialize)]
@@ -107,4 +125,121 @@ async fn rejected_token_is_replaced_only_after_20_minutes() {
         second,
         "a stale rejection must not replace the new token"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn processes_sharing_a_key_sign_the_same_token() {
+    let (file, _) = key_files();
+    let first_process = tokens_started_at(file.path(), 3 * MINUTE);
+    let restarted_process = tokens_started_at(file.path(), 47 * MINUTE);
+
+    let first = first_process.current();
+    let restarted = restarted_process.current();
+
+    assert_eq!(first.header_value, restarted.header_value);
+    assert_eq!(iat_minutes(&first), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn token_switches_at_multiples_of_the_refresh_interval() {
+    let (file, _) = key_files();
+    let tokens = tokens_started_at(file.path(), 30 * MINUTE);
+    let other_process = tokens_started_at(file.path(), 30 * MINUTE);
+
+    let started = tokens.current();
+    tokio::time::advance(19 * MINUTE).await;
+    let before_switch = tokens.current();
+    tokio::time::advance(MINUTE).await;
+    let after_switch = tokens.current();
+    let other_after_switch = other_process.current();
+
+    assert_eq!(
+        iat_minutes(&started),
+        0,
+        "a process started mid-interval uses the interval's token"
+    );
+    assert_eq!(before_switch, started);
+    assert_eq!(iat_minutes(&after_switch), 50);
+    assert_eq!(after_switch.header_value, other_after_switch.header_value);
+}
+
+#[tokio::test(start_paused = true)]
+async fn replacement_hands_over_to_the_schedule() {
+    let (file, _) = key_files();
+    let tokens = tokens(file.path());
+    let first = tokens.current();
+
+    tokio::time::advance(35 * MINUTE).await;
+    let replaced = tokens.replace_rejected(&first);
+    let replacement = tokens.current();
+    tokio::time::advance(14 * MINUTE).await;
+    let before_switch = tokens.current();
+    tokio::time::advance(MINUTE).await;
+    let at_switch = tokens.current();
+
+    assert_eq!(replaced, Replacement::Replaced);
+    assert_eq!(
+        iat_minutes(&replacement),
+        30,
+        "issued 20 minutes before the switch at 50 minutes"
+    );
+    assert_eq!(before_switch, replacement);
+    assert_eq!(iat_minutes(&at_switch), 50);
+}
+
+#[tokio::test(start_paused = true)]
+async fn replacement_too_close_to_a_switch_reaches_the_next() {
+    let (file, _) = key_files();
+    let tokens = ProviderTokens::from_key_file(
+        file.path(),
+        "KEY1234567",
+        "TEAM123456",
+        30 * MINUTE,
+        Arc::new(TokioClock::starting_at(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(ON_SCHEDULE_SECS),
+        )),
+    )
+    .unwrap();
+    let first = tokens.current();
+
+    tokio::time::advance(20 * MINUTE).await;
+    tokens.replace_rejected(&first);
+    let replacement = tokens.current();
+    tokio::time::advance(10 * MINUTE).await;
+    let at_first_switch = tokens.current();
+    tokio::time::advance(20 * MINUTE).await;
+    let at_refresh_age = tokens.current();
+    tokio::time::advance(10 * MINUTE).await;
+    let at_second_switch = tokens.current();
+
+    assert_eq!(iat_minutes(&replacement), 20);
+    assert_eq!(
+        at_first_switch, replacement,
+        "the switch at 30 minutes comes 10 minutes after it"
+    );
+    assert_eq!(
+        iat_minutes(&at_refresh_age),
+        40,
+        "20 minutes before the switch at 60 minutes"
+    );
+    assert_eq!(iat_minutes(&at_second_switch), 60);
+}
+
+#[tokio::test(start_paused = true)]
+async fn replacement_is_shared_by_processes_rejected_together() {
+    let (file, _) = key_files();
+    let first_process = tokens(file.path());
+    let second_process = tokens(file.path());
+    let first_rejected = first_process.current();
+    let second_rejected = second_process.current();
+
+    tokio::time::advance(31 * MINUTE).await;
+    first_process.replace_rejected(&first_rejected);
+    tokio::time::advance(Duration::from_secs(20)).await;
+    second_process.replace_rejected(&second_rejected);
+
+    let first = first_process.current();
+    let second = second_process.current();
+    assert_eq!(iat_minutes(&first), 30);
+    assert_eq!(first.header_value, second.header_value);
 }
