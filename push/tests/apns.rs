@@ -172,6 +172,38 @@ async fn too_many_requests_is_retryable_after_retry_after() {
 }
 
 #[tokio::test]
+async fn injected_latency_delays_the_answer_after_receipt() {
+    let harness = start(|_| {}).await;
+    let client = harness.apns_client(&harness.apns_config());
+    client.send(&alert(20)).await;
+    harness.stand_ins.apns_faults().set_for(
+        &device_token(21),
+        Fault {
+            latency_ms: 300,
+            ..Fault::default()
+        },
+    );
+
+    let sent_at = harness.now();
+    let started = std::time::Instant::now();
+    let outcome = client.send(&alert(21)).await;
+    let elapsed = started.elapsed();
+
+    assert_eq!(outcome.class(), "delivered");
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    let recorded = harness.stand_ins.recorded(&RecordFilter {
+        target: Some(device_token(21)),
+        ..RecordFilter::default()
+    });
+    let sent_at_ms = u64::try_from(sent_at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis()).unwrap();
+    let received_after_ms = recorded[0].received_at_ms.checked_sub(sent_at_ms).unwrap();
+    assert!(
+        received_after_ms < 300,
+        "recorded on receipt, not after the latency: {received_after_ms} ms"
+    );
+}
+
+#[tokio::test]
 async fn server_errors_are_retryable() {
     let harness = start(|_| {}).await;
     let client = harness.apns_client(&harness.apns_config());
@@ -225,7 +257,7 @@ async fn go_away_streams_above_last_id_are_sent_again_once() {
     harness
         .stand_ins
         .apns_faults()
-        .push_go_away(GoAwayFault { last_stream_id: 3 });
+        .push_go_away(GoAwayFault::after_streams(2));
 
     let outcomes = join_all((10..14).map(|n| {
         let client = &client;

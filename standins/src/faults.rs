@@ -47,6 +47,17 @@ pub struct GoAwayFault {
     pub last_stream_id: u32,
 }
 
+impl GoAwayFault {
+    /// A GOAWAY once the client opens more than `streams` streams: client
+    /// streams have the odd ids 1, 3, 5, … (RFC 9113, section 5.1.1), so the
+    /// last one processed is `2 * streams - 1`.
+    pub fn after_streams(streams: u32) -> GoAwayFault {
+        GoAwayFault {
+            last_stream_id: streams.saturating_mul(2).saturating_sub(1),
+        }
+    }
+}
+
 /// The faults planned for one request.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Planned {
@@ -139,6 +150,13 @@ mod tests {
             retry_after_secs: None,
             timestamp_ms: None,
         }
+    }
+
+    #[test]
+    fn go_away_after_streams_counts_odd_client_ids() {
+        assert_eq!(GoAwayFault::after_streams(2).last_stream_id, 3);
+        assert_eq!(GoAwayFault::after_streams(1).last_stream_id, 1);
+        assert_eq!(GoAwayFault::after_streams(0).last_stream_id, 0);
     }
 
     #[test]

@@ -164,6 +164,7 @@ async fn send(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let received_at_ms = crate::unix_millis((server.now)());
     let Some(access_token) = bearer(&headers).filter(|token| server.token_valid(token)) else {
         return rpc_error(
             401,
@@ -215,6 +216,7 @@ async fn send(
         provider_token_iat: None,
         access_token: Some(access_token),
         id: name.clone(),
+        received_at_ms,
     });
     Json(json!({ "name": name })).into_response()
 }

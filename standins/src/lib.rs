@@ -369,3 +369,12 @@ async fn serve_http(listener: TcpListener, router: axum::Router) {
         debug!(error = %error, "control API stopped");
     }
 }
+
+/// Milliseconds since the UNIX epoch; zero for times before it.
+fn unix_millis(time: SystemTime) -> u64 {
+    let millis = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    u64::try_from(millis).unwrap_or(u64::MAX)
+}

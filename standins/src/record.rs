@@ -30,6 +30,9 @@ pub struct Recorded {
     pub access_token: Option<String>,
     /// The id returned: `apns-id` or the FCM message name.
     pub id: String,
+    /// When the request arrived, before any injected latency, in
+    /// milliseconds since the epoch on the stand-ins' clock.
+    pub received_at_ms: u64,
 }
 
 /// Filters of [`Recording::list`], also the query of `GET /recorded`.

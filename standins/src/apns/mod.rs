@@ -182,6 +182,7 @@ async fn process(
     mut respond: SendResponse<Bytes>,
 ) -> Result<(), h2::Error> {
     let stream_id = respond.stream_id().as_u32();
+    let received_at_ms = crate::unix_millis((context.server.validator.now)());
     let (parts, mut body_stream) = request.into_parts();
     let mut body = Vec::new();
     while let Some(chunk) = body_stream.data().await {
@@ -222,6 +223,7 @@ async fn process(
                     provider_token_iat: accepted.provider_token_iat,
                     access_token: None,
                     id: accepted.apns_id.clone(),
+                    received_at_ms,
                 });
                 Answer::Accepted {
                     apns_id: accepted.apns_id,
