@@ -121,6 +121,25 @@ pub async fn publish(
     topic: &str,
     timeout: Duration,
 ) -> anyhow::Result<Rate> {
+    publish_events(
+        backlog.events,
+        |index| backlog.event(index),
+        bootstrap_servers,
+        topic,
+        timeout,
+    )
+    .await
+}
+
+/// Publishes events `0..count`, built by `event`, to `topic` and waits until
+/// Kafka acknowledged each one. Fails after `timeout`.
+pub async fn publish_events(
+    count: u64,
+    event: impl Fn(u64) -> DispatchEvent,
+    bootstrap_servers: &str,
+    topic: &str,
+    timeout: Duration,
+) -> anyhow::Result<Rate> {
     let mut config = PublisherConfig::new(bootstrap_servers, topic, "offload-bench");
     config.queue = QueueConfig {
         capacity: PUBLISHER_QUEUE_CAPACITY,
@@ -132,12 +151,12 @@ pub async fn publish(
     let mut pending: VecDeque<Delivery> = VecDeque::with_capacity(MAX_PENDING_DELIVERIES);
     let mut acknowledged = 0;
 
-    for index in 0..backlog.events {
+    for index in 0..count {
         if Instant::now() >= deadline {
             bail!("publishing the backlog timed out after {timeout:?} with {acknowledged} events acknowledged; raise --publish-timeout-secs");
         }
         let delivery = publisher
-            .publish(backlog.event(index))
+            .publish(event(index))
             .await
             .context("publishing the backlog failed")?;
         pending.push_back(delivery);

@@ -11,10 +11,13 @@
 //! - [`verify`]: the row count, a sample of row values and the dead letters.
 //! - [`process_stats`]: memory and CPU time of a process from `/proc`.
 //! - [`rate`]: a count over a measured duration.
+//! - [`push`]: the worker's push rate against the APNs stand-in with
+//!   injected latency, against the latency bound and the raw client rate.
 
 pub mod backlog;
 pub mod drain;
 pub mod process_stats;
+pub mod push;
 pub mod rate;
 pub mod raw_consume;
 pub mod raw_insert;

@@ -4,6 +4,10 @@
 //! raw insert limits, lets the `offload-worker` binary found beside this one
 //! (or named by `OFFLOAD_WORKER_BIN`) drain the backlog, prints the summary
 //! and exits 1 when the verification fails.
+//!
+//! `offload-bench push` measures the worker's push rate against the APNs
+//! stand-in with injected latency, with key parallelism and with one event at
+//! a time per partition, and exits 1 when a notification is missing or repeated.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use offload_bench::push::{self, PushOptions};
 use offload_bench::{drain, DrainOptions};
 
 /// Benchmarks of offload against the local Kafka and Cassandra
@@ -28,6 +33,70 @@ enum Command {
     /// worker, and compares its rate with the raw consume and raw insert
     /// rates measured in the same run.
     Drain(DrainArgs),
+    /// Sends events with one APNs push each through the worker to the APNs
+    /// stand-in with injected latency, with key parallelism and with one
+    /// event at a time per partition, and compares each rate with the latency
+    /// bound and the raw client rate measured in the same run.
+    Push(PushArgs),
+}
+
+#[derive(Debug, Args)]
+struct PushArgs {
+    /// Events, each with one APNs push to its own device token.
+    #[arg(long, default_value_t = 50_000)]
+    events: u64,
+    /// Partitions of the dispatch topic.
+    #[arg(long, default_value_t = 12)]
+    partitions: i32,
+    /// Distinct entity keys; event i belongs to entity i % entities.
+    #[arg(long, default_value_t = 10_000)]
+    entities: u64,
+    /// Latency the APNs stand-in adds to every request, in milliseconds.
+    #[arg(long, default_value_t = 20)]
+    latency_ms: u64,
+    /// worker.max_in_flight_per_partition of both runs.
+    #[arg(long, default_value_t = 2_000)]
+    window: usize,
+    /// worker.max_concurrent_events of both runs.
+    #[arg(long, default_value_t = 256)]
+    max_concurrent_events: usize,
+    /// Notifications the raw APNs client sends per mode.
+    #[arg(long, default_value_t = 20_000)]
+    raw_sample: u64,
+    /// Time allowed to publish the events, in seconds.
+    #[arg(long, default_value_t = 300)]
+    publish_timeout_secs: u64,
+    /// Time allowed for each raw client measurement, in seconds.
+    #[arg(long, default_value_t = 300)]
+    raw_timeout_secs: u64,
+    /// Time allowed for each worker run, in seconds.
+    #[arg(long, default_value_t = 900)]
+    drain_timeout_secs: u64,
+    /// Time between two reads of the worker group's offsets, in milliseconds.
+    #[arg(long, default_value_t = 250)]
+    poll_interval_ms: u64,
+    /// Keeps the run's topics instead of deleting them.
+    #[arg(long)]
+    keep: bool,
+}
+
+impl PushArgs {
+    fn options(self) -> PushOptions {
+        PushOptions {
+            events: self.events,
+            partitions: self.partitions,
+            entities: self.entities,
+            latency_ms: self.latency_ms,
+            window: self.window,
+            max_concurrent_events: self.max_concurrent_events,
+            raw_sample: self.raw_sample,
+            publish_timeout: Duration::from_secs(self.publish_timeout_secs),
+            raw_timeout: Duration::from_secs(self.raw_timeout_secs),
+            drain_timeout: Duration::from_secs(self.drain_timeout_secs),
+            poll_interval: Duration::from_millis(self.poll_interval_ms),
+            keep: self.keep,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -117,8 +186,11 @@ fn key_value(text: &str) -> Result<(String, String), String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let Command::Drain(args) = Cli::parse().command;
-    match run_drain(args.options()).await {
+    let result = match Cli::parse().command {
+        Command::Drain(args) => run_drain(args.options()).await,
+        Command::Push(args) => run_push(args.options()).await,
+    };
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {
@@ -128,10 +200,22 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run_drain(options: DrainOptions) -> anyhow::Result<bool> {
+async fn run_push(options: PushOptions) -> anyhow::Result<bool> {
+    warn_if_debug_build();
+    let report = push::run(&options).await.context("the push benchmark failed")?;
+    println!();
+    println!("{report}");
+    Ok(report.passed())
+}
+
+fn warn_if_debug_build() {
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; build with `cargo build --release -p offload-bench -p offload-consumer` for meaningful rates");
     }
+}
+
+async fn run_drain(options: DrainOptions) -> anyhow::Result<bool> {
+    warn_if_debug_build();
     let report = drain::run(&options).await.context("the drain benchmark failed")?;
     println!();
     println!("{report}");

@@ -261,6 +261,11 @@ impl StandIns {
         self.shared.recording.list(filter)
     }
 
+    /// Forgets every accepted notification; sequence numbers continue.
+    pub fn clear_recorded(&self) {
+        self.shared.recording.clear();
+    }
+
     /// The APNs stand-in's faults.
     pub fn apns_faults(&self) -> &Faults {
         &self.shared.apns.faults
