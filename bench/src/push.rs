@@ -3,10 +3,10 @@
 //! with one event at a time per partition (`key_parallelism = false`), both
 //! with the default in-flight window.
 //!
-//! Each run of the worker is compared with a limit measured in the same run:
-//! the latency bound (events the worker may have in flight divided by the
-//! injected latency), capped by the rate of the APNs client itself sending
-//! to the stand-in with that many requests in flight. The stand-ins run in
+//! Each run of the worker is compared with a limit measured in the same run.
+//! The limit is the latency bound (events the worker may have in flight
+//! divided by the injected latency), capped by the rate of a bare APNs client
+//! sending to the stand-in with that many requests in flight. The stand-ins run in
 //! the harness's process, so the worker and the raw client both share the
 //! machine with them.
 //!
@@ -100,7 +100,7 @@ pub struct Mode {
     pub key_parallelism: bool,
 }
 
-/// What one mode measured and checked.
+/// Measurements and checks of one mode.
 #[derive(Debug, Clone)]
 pub struct ModeRun {
     /// The mode.
@@ -159,7 +159,7 @@ impl Deliveries {
     }
 }
 
-/// Everything one run measured and checked.
+/// Measurements and checks of one run.
 #[derive(Debug, Clone)]
 pub struct PushReport {
     /// The run's settings.

@@ -205,17 +205,17 @@ impl ProviderTokens {
         Replacement::Replaced
     }
 
-    /// The `iat` every process with this refresh interval uses at `now`.
+    /// Computes the `iat` every process with this refresh interval uses at `now`.
     fn scheduled_iat(&self, now: u64) -> u64 {
         let interval = self.refresh_after.as_secs().max(1);
         now - now % interval
     }
 
     /// The `iat` of a token signed off the schedule at `now`, at least 20
-    /// minutes after `previous_iat` (callers ensure `now` is). It is the one
-    /// that hands over to the schedule at the next scheduled `iat` exactly 20
-    /// minutes later, when that time has passed, so that every process
-    /// replacing a token then signs the same one; otherwise the current minute.
+    /// minutes after `previous_iat` (callers ensure `now` is). When it has
+    /// passed, that is the time 20 minutes before the next scheduled `iat`, so
+    /// the token hands over to the schedule and every process replacing a
+    /// token then signs the same one. Otherwise it is the current minute.
     fn off_schedule_iat(&self, now: u64, previous_iat: u64) -> u64 {
         let next_scheduled = self.scheduled_iat(now) + self.refresh_after.as_secs();
         let hand_over = next_scheduled - MIN_TOKEN_REFRESH_SECS;

@@ -167,12 +167,12 @@ impl Validator {
     /// Apple: "APNs reports an error if you recreate your tokens more than
     /// once every 20 minutes" (429 TooManyProviderTokenUpdates), and "you can
     /// use the same token from multiple provider servers". Apple documents
-    /// neither the scope nor the measure of the limit; the stand-in applies it
-    /// per team across connections and compares `iat`s: a token that differs
+    /// neither the scope nor the measure of the limit. The stand-in applies it
+    /// per team across connections and compares `iat`s. A token that differs
     /// from the current one (even by its signature alone) with an `iat` less
-    /// than 20 minutes away is rejected and does not become current; one 20
-    /// minutes newer replaces it; one 20 minutes older is accepted as still in
-    /// use elsewhere.
+    /// than 20 minutes away is rejected and does not become current. One 20
+    /// minutes newer replaces it, and one 20 minutes older is accepted as
+    /// still in use elsewhere.
     fn check_token_update(&self, jwt: &str, iat: u64) -> Result<(), Rejection> {
         let mut current = self.current_token.lock().expect("token lock is never poisoned");
         match &*current {
