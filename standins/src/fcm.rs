@@ -164,8 +164,10 @@ async fn send(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let received_at_ms = crate::unix_millis((server.now)());
-    let Some(access_token) = bearer(&headers).filter(|token| server.token_valid(token)) else {
+    // One clock read per request, for both the token's expiry and the record.
+    let received_at = (server.now)();
+    let received_at_ms = crate::unix_millis(received_at);
+    let Some(access_token) = bearer(&headers).filter(|token| server.token_valid(token, received_at)) else {
         return rpc_error(
             401,
             "Request had invalid authentication credentials. Expected OAuth 2 access token.",
@@ -222,9 +224,9 @@ async fn send(
 }
 
 impl FcmServer {
-    fn token_valid(&self, token: &str) -> bool {
+    fn token_valid(&self, token: &str, now: SystemTime) -> bool {
         let issued = self.issued.lock().expect("token lock is never poisoned");
-        issued.get(token).is_some_and(|expires_at| (self.now)() < *expires_at)
+        issued.get(token).is_some_and(|expires_at| now < *expires_at)
     }
 }
 
