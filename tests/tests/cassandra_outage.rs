@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use offload_e2e::faults::{FrozenCassandra, FREEZE_LOCK};
+use offload_e2e::http;
 use offload_e2e::{group_lags, publish_events, sequence, wait_for_drain, Scenario, WorkerConfigBuilder, WorkerProcess};
 
 async fn scenario(partitions: i32) -> anyhow::Result<(Scenario, WorkerConfigBuilder)> {
@@ -16,6 +17,23 @@ async fn scenario(partitions: i32) -> anyhow::Result<(Scenario, WorkerConfigBuil
 
 fn count(log: &str, needle: &str) -> usize {
     log.matches(needle).count()
+}
+
+/// Scrapes the worker's /metrics until it has the line `expected`.
+async fn wait_for_metric(worker: &WorkerProcess, expected: &str, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let (_, body) = http::get(worker.metrics_port(), "/metrics").await?;
+        if body.lines().any(|line| line == expected) {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "/metrics had no line `{expected}` within {timeout:?}; worker log:\n{}",
+            worker.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 async fn wait_for_log(worker: &WorkerProcess, needle: &str, timeout: Duration) -> anyhow::Result<()> {
@@ -92,7 +110,8 @@ async fn new_group_paused_before_first_event_starts_at_zero() -> anyhow::Result<
 
     let frozen = FrozenCassandra::freeze()?;
     publish_events(&scenario.topic, &sequence::events(1, 0..EVENTS)).await?;
-    wait_for_log(&worker, "partition paused", Duration::from_secs(20)).await?;
+    // The single partition's window fills while the first write hangs.
+    wait_for_metric(&worker, "offload_paused_partitions 1", Duration::from_secs(20)).await?;
     let lags = group_lags(&scenario.group, &scenario.topic)?;
     assert!(
         lags[0].committed.unwrap_or(0) == 0,
