@@ -1,8 +1,8 @@
 //! A 429 with `Retry-After: 30` under paused tokio time, through the
-//! worker's own parts: the scheduler that orders a partition's records by
-//! entity and computes the committable offset, and the processor that runs
-//! an event with the real APNs client against the stand-in on loopback and
-//! waits out a retry. The worker binary's run loop ties the same two parts
+//! worker's own parts. The scheduler orders a partition's records by entity
+//! and computes the committable offset. The processor runs an event with the
+//! real APNs client against the stand-in on loopback and waits out a retry.
+//! The worker binary's run loop ties the same two parts
 //! together; `retry_after_holds_the_entity` in `push.rs` covers it in real time.
 //!
 //! Tokio time is paused after the set-up and does not advance by itself
@@ -118,7 +118,7 @@ fn started(accepted: Accepted<OwnedMessage>) -> Job<OwnedMessage> {
     }
 }
 
-/// Lets loopback I/O run without moving paused time, until `done` holds or
+/// Lets loopback I/O run without moving paused time, until `done` returns true or
 /// about `real_ms` milliseconds of real time have passed.
 async fn settle(real_ms: u32, mut done: impl FnMut() -> bool) -> bool {
     for _ in 0..real_ms {
@@ -143,8 +143,8 @@ fn unix_millis(time: SystemTime) -> u64 {
     u64::try_from(millis).unwrap()
 }
 
-/// Keeps paused time from advancing by itself: tokio documents that a
-/// running `spawn_blocking` task inhibits auto-advance.
+/// Keeps paused time from advancing by itself, because a running
+/// `spawn_blocking` task stops auto-advance (tokio 1.54, `time::pause`).
 fn hold_clock() -> std::sync::mpsc::Sender<()> {
     let (sender, receiver) = std::sync::mpsc::channel::<()>();
     tokio::task::spawn_blocking(move || {
@@ -209,8 +209,9 @@ async fn retry_after_30_s_holds_entity_and_offset() {
     let after_other = scheduler.finish(&partition, other_job.generation, other_job.offset, &other_job.key);
     let committable_while_held = scheduler.committable();
 
-    // Tokio's timer rounds a deadline up to its next millisecond, so the
-    // retry is checked absent at 29.999 s and present at 30.001 s.
+    // Tokio 1.54 rounds a timer deadline up to the next millisecond
+    // (`TimeSource::deadline_to_tick`), so the retry is checked absent at
+    // 29.999 s and present at 30.001 s.
     tokio::time::advance(Duration::from_millis(29_999)).await;
     let held_before_30_s = settle(ABSENT_MS, || !recorded_for(&stand_ins, &held).is_empty()).await;
     let held_task_done_before_30_s = held_task.is_finished();
