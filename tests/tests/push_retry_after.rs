@@ -189,7 +189,7 @@ async fn retry_after_30_s_holds_entity_and_offset() {
     let paused_at_ms = unix_millis(clock.now());
 
     let partition: Partition = (topic.clone(), 0);
-    let mut scheduler = Scheduler::new(true, 100);
+    let mut scheduler = Scheduler::new(config.worker.key_parallelism, config.worker.max_in_flight_per_partition);
     scheduler.assign(std::slice::from_ref(&partition));
     let held_job = started(scheduler.accept(&partition, 0, b"user-1", record(&codec, &topic, 0, "user-1", &held)));
     let held_task = spawn(&processor, &held_job);
@@ -208,6 +208,10 @@ async fn retry_after_30_s_holds_entity_and_offset() {
     let other_outcome = spawn(&processor, &other_job).await.unwrap();
     let after_other = scheduler.finish(&partition, other_job.generation, other_job.offset, &other_job.key);
     let committable_while_held = scheduler.committable();
+    // After each record the run loop marks a partition full once its window is
+    // reached, and it reads only partitions that are not full.
+    let full_while_held = scheduler.mark_if_full(&partition);
+    let readable_while_held = scheduler.is_readable(&partition);
 
     // Tokio 1.54 rounds a timer deadline up to the next millisecond
     // (`TimeSource::deadline_to_tick`), so the retry is checked absent at
@@ -215,6 +219,7 @@ async fn retry_after_30_s_holds_entity_and_offset() {
     tokio::time::advance(Duration::from_millis(29_999)).await;
     let held_before_30_s = settle(ABSENT_MS, || !recorded_for(&stand_ins, &held).is_empty()).await;
     let held_task_done_before_30_s = held_task.is_finished();
+    let readable_at_29_999_ms = scheduler.is_readable(&partition);
 
     tokio::time::advance(Duration::from_millis(2)).await;
     let delivered_after_30_s = settle(AWAITED_MS, || !recorded_for(&stand_ins, &held).is_empty()).await;
@@ -235,6 +240,15 @@ async fn retry_after_30_s_holds_entity_and_offset() {
         committable_while_held,
         vec![(partition.clone(), 0)],
         "the offset stays at the held record"
+    );
+    assert!(!full_while_held, "the held record filled the partition's window");
+    assert!(
+        readable_while_held,
+        "the run loop stops reading the partition while the retry waits"
+    );
+    assert!(
+        readable_at_29_999_ms,
+        "the run loop stops reading the partition while the retry waits"
     );
     assert!(!held_before_30_s, "retried before Retry-After passed");
     assert!(!held_task_done_before_30_s);
