@@ -139,7 +139,7 @@ impl ModeRun {
     }
 }
 
-/// How the notifications the stand-in recorded compare with the events.
+/// Counts of the notifications the stand-in recorded, compared with the events.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Deliveries {
     /// Notifications recorded.
@@ -187,7 +187,7 @@ impl PushReport {
     }
 }
 
-/// The device token of event `index`: 64 hexadecimal digits.
+/// Returns the device token of event `index`: 64 hexadecimal digits.
 pub fn device_token(index: u64) -> String {
     format!("{index:064x}")
 }
@@ -328,7 +328,7 @@ async fn measure_mode(
     })
 }
 
-/// The worker's `[apns]` table as a client configuration.
+/// Builds the client configuration that matches the worker's `[apns]` table.
 fn apns_config(stand_ins: &StandIns) -> ApnsConfig {
     let credentials = &stand_ins.credentials;
     let auth = ApnsAuth::Token {

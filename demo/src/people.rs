@@ -10,7 +10,7 @@ const NAMESPACE: Uuid = Uuid::from_u128(0x2f4b_6a31_8c0e_5d7a_9b13_4e6f_0a2c_8d5
 /// Regions users are spread over, for the per-region analytics counters.
 pub const REGIONS: [&str; 6] = ["africa", "asia", "europe", "north-america", "oceania", "south-america"];
 
-/// Where an id comes from; the two logs number their users independently.
+/// The log an id comes from. The two logs number their users independently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Source {
     /// The Stack Exchange dump.
@@ -54,7 +54,7 @@ pub enum Device {
 }
 
 impl Device {
-    /// The token, as the stand-ins record it as the target.
+    /// Returns the token, as the stand-ins record it as the target.
     pub fn token(&self) -> &str {
         match self {
             Device::Apns(token) | Device::Fcm(token) => token,
@@ -114,6 +114,7 @@ mod tests {
             }
         }
         assert_eq!(counts[0], 0);
-        assert!(counts[1] > 50 && counts[2] > 50, "{counts:?}");
+        assert!(counts[1] > 50, "{counts:?}");
+        assert!(counts[2] > 50, "{counts:?}");
     }
 }

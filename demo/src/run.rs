@@ -58,7 +58,7 @@ pub struct DemoConfig {
     pub work_dir: PathBuf,
 }
 
-/// What a run did and found.
+/// The outcome of a run: what it published, executed and verified.
 #[derive(Debug)]
 pub struct Outcome {
     /// Partition key prefix of the run's rows.
@@ -79,7 +79,7 @@ pub struct Outcome {
     pub metrics: WorkerMetrics,
     /// Times the worker was killed.
     pub kills: u32,
-    /// What each killed process left uncommitted.
+    /// The records each killed process left uncommitted.
     pub kill_records: Vec<crate::worker::KillRecord>,
     /// The comparison with the expected values.
     pub report: Report,
@@ -190,7 +190,7 @@ pub async fn run(config: &DemoConfig) -> anyhow::Result<Outcome> {
     })
 }
 
-/// What the replay left once every event was acknowledged.
+/// The state after the replay, once every event was acknowledged.
 struct Drained {
     requests: BTreeMap<&'static str, usize>,
     actions: BTreeMap<&'static str, usize>,

@@ -89,8 +89,8 @@ impl CassandraExecutor {
     /// or Cassandra rejecting the bound values), the statement is prepared
     /// again once and, if its marker types changed, the write is retried.
     ///
-    /// A write with raw CQL runs that text instead of a catalog statement,
-    /// if it is DML and `cassandra.allow_raw_dml` is set; its statement
+    /// A write with raw CQL runs that text instead of a catalog statement
+    /// when it is DML and `cassandra.allow_raw_dml` is set. Its statement
     /// name is then only a label.
     pub async fn execute(&self, event: &DispatchEvent, write: &CassandraWrite) -> Result<(), CassandraError> {
         let entry = match &write.cql {
