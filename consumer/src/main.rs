@@ -11,10 +11,12 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use std::sync::Arc;
 
+use offload_consumer::executor::PushStartError;
 use offload_consumer::http::{self, Health};
 use offload_consumer::process::error_chain;
 use offload_consumer::telemetry::Telemetry;
 use offload_consumer::{Worker, WorkerConfig};
+use offload_push::{ApnsClient, FcmClient};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -63,6 +65,10 @@ fn main() -> ExitCode {
         }
     };
     if args.check_config {
+        if let Err(error) = check_push_credentials(&config) {
+            eprintln!("error: {}", error_chain(&error));
+            return ExitCode::from(2);
+        }
         let configured = |present: bool| if present { "configured" } else { "not configured" };
         println!(
             "configuration is valid: dispatch topic `{}`, group `{}`, statement catalog of {}, raw DML {}, schema registry {}, APNs {}, FCM {}",
@@ -83,6 +89,24 @@ fn main() -> ExitCode {
 
     let runtime = tokio::runtime::Runtime::new().expect("the tokio runtime starts");
     runtime.block_on(run(config))
+}
+
+/// Builds the push clients of `--check-config` once, so that unreadable
+/// keys, certificates and service account files fail the check rather than
+/// the start. No connection is opened.
+fn check_push_credentials(config: &WorkerConfig) -> Result<(), PushStartError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    let _entered = runtime.enter();
+    if let Some(apns) = &config.apns {
+        ApnsClient::new(apns).map_err(PushStartError::Apns)?;
+    }
+    if let Some(fcm) = &config.fcm {
+        FcmClient::new(fcm).map_err(PushStartError::Fcm)?;
+    }
+    Ok(())
 }
 
 async fn run(config: WorkerConfig) -> ExitCode {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use offload_e2e::push::push_tables;
 use offload_e2e::workload::TABLES;
 use offload_e2e::{
-    cassandra_session, create_keyspace, create_topic, kafka_bootstrap, unique_name, WorkerConfigBuilder, WorkerProcess,
+    cassandra_session, create_keyspace, create_topic, kafka_bootstrap, unique_name, worker_binary, WorkerConfigBuilder,
+    WorkerProcess,
 };
 use offload_standins::{StandIns, StandInsConfig};
 
@@ -198,5 +199,31 @@ async fn unreadable_apns_key_is_named() -> anyhow::Result<()> {
         "{log}"
     );
     assert_clean_failure(&log);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_config_reads_push_credentials() -> anyhow::Result<()> {
+    let missing_key = "/nonexistent/offload/AuthKey_ABC123DEFG.p8";
+    let config = WorkerConfigBuilder::new("dispatch", "dead-letter", &unique_name("group")).extra(&format!(
+        "\n[apns]\nauth = {{ method = \"token\", key_path = \"{missing_key}\", key_id = \"ABC123DEFG\", team_id = \"TEAM123456\" }}\n"
+    ));
+    let folder = tempfile::tempdir()?;
+    let path = folder.path().join("worker.toml");
+    std::fs::write(&path, config.render(9464))?;
+
+    let output = std::process::Command::new(worker_binary()?)
+        .arg("--check-config")
+        .arg("--config")
+        .arg(&path)
+        .output()?;
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the [apns] configuration cannot be used"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot read the APNs signing key `{missing_key}`")),
+        "{stderr}"
+    );
     Ok(())
 }
