@@ -34,9 +34,9 @@ enum Command {
     /// rates measured in the same run.
     Drain(DrainArgs),
     /// Sends events with one APNs push each through the worker to the APNs
-    /// stand-in with injected latency, with key parallelism and with one
-    /// event at a time per partition, and compares each rate with the latency
-    /// bound and the raw client rate measured in the same run.
+    /// stand-in with injected latency, once with key parallelism and once
+    /// with one event at a time per partition. Each rate is compared with the
+    /// latency bound and the raw client rate measured in the same run.
     Push(PushArgs),
 }
 

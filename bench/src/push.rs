@@ -10,11 +10,11 @@
 //! the harness's process, so the worker and the raw client both share the
 //! machine with them.
 //!
-//! Phases, one after another: start the stand-ins with the latency, create
-//! the topics, publish the events, then for each mode measure the raw client,
-//! forget its notifications, run the worker with a new consumer group until
-//! it has committed every event, and check that the stand-in recorded exactly
-//! one notification per event.
+//! The phases run one after another. The harness starts the stand-ins with
+//! the latency, creates the topics and publishes the events. Then, for each
+//! mode, it measures the raw client and forgets its notifications, runs the
+//! worker with a new consumer group until it has committed every event, and
+//! checks that the stand-in recorded exactly one notification per event.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -49,7 +49,7 @@ pub enum DmlError {
     /// A batch is not of the form `BEGIN [UNLOGGED | COUNTER] BATCH … APPLY BATCH`.
     #[error("the batch is malformed: {reason}")]
     MalformedBatch {
-        /// What is wrong.
+        /// The problem found in the batch.
         reason: &'static str,
     },
 }

@@ -1,5 +1,5 @@
 //! The demo's path on a slice of the real input, against the real Kafka and
-//! Cassandra, a real worker process and stand-in push servers: every counter
+//! Cassandra, a real worker process and stand-in push servers. Every counter
 //! and row read back from Cassandra and every notification the stand-ins
 //! recorded must match the values counted from the input.
 

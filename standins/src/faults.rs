@@ -48,9 +48,9 @@ pub struct GoAwayFault {
 }
 
 impl GoAwayFault {
-    /// A GOAWAY once the client opens more than `streams` streams: client
-    /// streams have the odd ids 1, 3, 5, … (RFC 9113, section 5.1.1), so the
-    /// last one processed is `2 * streams - 1`.
+    /// Builds a GOAWAY sent once the client opens more than `streams`
+    /// streams. Client streams have the odd ids 1, 3, 5, … (RFC 9113,
+    /// section 5.1.1), so the last one processed is `2 * streams - 1`.
     pub fn after_streams(streams: u32) -> GoAwayFault {
         GoAwayFault {
             last_stream_id: streams.saturating_mul(2).saturating_sub(1),

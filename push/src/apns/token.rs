@@ -211,9 +211,9 @@ impl ProviderTokens {
         now - now % interval
     }
 
-    /// The `iat` of a token signed off the schedule at `now`, at least 20
-    /// minutes after `previous_iat` (callers ensure `now` is). When it has
-    /// passed, that is the time 20 minutes before the next scheduled `iat`, so
+    /// Returns the `iat` of a token signed off the schedule at `now`, which
+    /// callers keep at least 20 minutes after `previous_iat`. Once that time
+    /// has passed, the `iat` is 20 minutes before the next scheduled one, so
     /// the token hands over to the schedule and every process replacing a
     /// token then signs the same one. Otherwise it is the current minute.
     fn off_schedule_iat(&self, now: u64, previous_iat: u64) -> u64 {

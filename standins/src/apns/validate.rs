@@ -335,7 +335,7 @@ mod tests {
     }
 
     #[test]
-    fn other_token_within_20_minutes_is_too_many_updates() {
+    fn early_token_change_is_rejected() {
         let validator = validator();
         validator.check_token_update("token-a", 100 * MINUTE).unwrap();
 

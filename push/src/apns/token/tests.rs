@@ -188,7 +188,7 @@ async fn replacement_hands_over_to_the_schedule() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn replacement_too_close_to_a_switch_reaches_the_next() {
+async fn late_replacement_lasts_to_next_switch() {
     let (file, _) = key_files();
     let tokens = ProviderTokens::from_key_file(
         file.path(),
