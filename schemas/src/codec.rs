@@ -319,9 +319,14 @@ impl Codec {
     }
 
     fn decode_datum(&self, writer: &Arc<Schema>, datum: &[u8]) -> Result<DispatchEvent, DecodeError> {
+        let current = Arc::ptr_eq(writer, &self.schema);
+        if current && self.fingerprint == binary::READER_FINGERPRINT {
+            return binary::read_event(datum);
+        }
+
         // Resolution against the reader schema is needed only when the
         // writer's schema differs from it.
-        let reader = (!Arc::ptr_eq(writer, &self.schema)).then_some(self.schema.as_ref());
+        let reader = (!current).then_some(self.schema.as_ref());
         let value = apache_avro::from_avro_datum(writer, &mut Cursor::new(datum), reader)
             .map_err(|source| DecodeError::Datum(Box::new(source)))?;
         event_from_value(value)

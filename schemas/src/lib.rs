@@ -9,8 +9,9 @@
 //! - [`registry`]: [`SchemaRegistry`], the schema registry client with its
 //!   id caches.
 //! - [`payload`]: the APNs payload and FCM message JSON of push actions.
-//! - `binary`: the Avro binary encoder; `value`: conversion between the
-//!   model and apache-avro's generic values, used for decoding.
+//! - `binary`: the Avro binary encoder, and the decoder of records written
+//!   with the current schema; `value`: conversion between the model and
+//!   apache-avro's generic values, used to decode the other versions.
 
 mod binary;
 pub mod codec;

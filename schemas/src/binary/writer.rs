@@ -1,11 +1,7 @@
-//! Avro binary encoding of events, written straight from the model.
+//! The Avro binary encoder: writes the datum straight from the model.
 //!
 //! Building apache-avro's generic `Value` tree and validating it against the
-//! schema costs more than the encoding itself, so the codec writes the datum
-//! directly. It follows the Avro 1.11 specification's "Binary Encoding":
-//! zig-zag varints for int and long, length-prefixed bytes and strings, the
-//! branch index before a union's value, and arrays and maps as one block of
-//! items followed by a zero count. The unit tests check that the
+//! schema costs more than the encoding itself. The unit tests check that the
 //! output equals apache-avro's encoding of the same event.
 
 use uuid::Uuid;
