@@ -188,7 +188,7 @@ impl CassandraExecutor {
             statement.set_serial_consistency(Some(serial));
         }
 
-        match self.session.execute_unpaged(&statement, values).await {
+        match Box::pin(self.session.execute_unpaged(&statement, values)).await {
             Ok(_) => Ok(()),
             Err(source) if !entry.idempotent && is_write_timeout(&source) => Err(CassandraError::UnknownOutcome {
                 statement: write.statement.clone(),

@@ -137,19 +137,27 @@ impl Executor {
 
     /// Executes the actions of `event` in order, starting at `first` so that a
     /// retry does not repeat the actions that already succeeded.
+    ///
+    /// The push futures are boxed: they are several times larger than a
+    /// Cassandra write's, and every event's future would otherwise be as large
+    /// as the largest action's and be copied at that size.
     pub async fn execute_from(&self, event: &DispatchEvent, first: usize) -> Result<(), ActionError> {
         for (index, action) in event.actions.iter().enumerate().skip(first) {
             let result = match action {
                 Action::CassandraWrite(write) => self.cassandra.execute(event, write).await.map_err(ExecuteError::from),
                 Action::ApnsPush(push) => match &self.apns {
-                    Some(apns) => apns.execute(event, index, push).await.map_err(ExecuteError::from),
+                    Some(apns) => Box::pin(apns.execute(event, index, push))
+                        .await
+                        .map_err(ExecuteError::from),
                     None => Err(ExecuteError::PushNotConfigured {
                         kind: action.kind(),
                         table: "apns",
                     }),
                 },
                 Action::FcmPush(push) => match &self.fcm {
-                    Some(fcm) => fcm.execute(event, index, push).await.map_err(ExecuteError::from),
+                    Some(fcm) => Box::pin(fcm.execute(event, index, push))
+                        .await
+                        .map_err(ExecuteError::from),
                     None => Err(ExecuteError::PushNotConfigured {
                         kind: action.kind(),
                         table: "fcm",
