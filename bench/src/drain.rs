@@ -24,6 +24,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::backlog::{self, insert_cql, Backlog};
+use crate::cpu_split::CpuSplit;
 use crate::rate::Rate;
 use crate::raw_consume::{self, ConsumeRun};
 use crate::raw_insert::{self, InsertPlan, InsertRun};
@@ -45,7 +46,8 @@ pub struct DrainOptions {
     pub entities: u64,
     /// Length of each row's text column, in bytes.
     pub body_bytes: usize,
-    /// Rows written by the raw insert measurement (at most `events`).
+    /// Rows written by the raw insert measurement (at most `events`; by
+    /// default all of them, so that both write the same amount).
     pub insert_sample: u64,
     /// `worker.max_concurrent_events` of the worker, and the concurrency of
     /// the raw inserts.
@@ -70,6 +72,9 @@ pub struct DrainOptions {
     pub keep: bool,
     /// File to copy the worker's log to.
     pub worker_log: Option<PathBuf>,
+    /// Pins Kafka and Cassandra to this many CPUs and the clients to the
+    /// others for the run (see [`crate::cpu_split`]).
+    pub split_cpus: Option<usize>,
 }
 
 impl Default for DrainOptions {
@@ -79,7 +84,7 @@ impl Default for DrainOptions {
             partitions: 12,
             entities: 10_000,
             body_bytes: 100,
-            insert_sample: 200_000,
+            insert_sample: 1_000_000,
             max_concurrent_events: 256,
             worker_settings: Vec::new(),
             kafka_settings: Vec::new(),
@@ -91,6 +96,7 @@ impl Default for DrainOptions {
             poll_interval: Duration::from_millis(250),
             keep: false,
             worker_log: None,
+            split_cpus: None,
         }
     }
 }
@@ -175,7 +181,12 @@ pub async fn run(options: &DrainOptions) -> anyhow::Result<DrainReport> {
         "topic {} ({} partitions), keyspace {}",
         names.topic, options.partitions, names.keyspace
     );
+    let split = options.split_cpus.map(CpuSplit::apply).transpose()?;
+    if let Some(servers) = options.split_cpus {
+        println!("CPUs split: Kafka and Cassandra on the first {servers}, the clients and the worker on the others");
+    }
     let result = measure(options, &names).await;
+    drop(split);
     if options.keep {
         println!("kept topic {}, groups and keyspace {}", names.topic, names.keyspace);
     } else if let Err(error) = clean_up(&names).await {
@@ -190,7 +201,12 @@ async fn measure(options: &DrainOptions, names: &RunNames) -> anyhow::Result<Dra
     create_topic(&names.topic, options.partitions).await?;
     create_topic(&names.dead_letter_topic, 1).await?;
     let session = cassandra_session().await?;
-    create_keyspace(&session, &names.keyspace, &[backlog::WORKER_TABLE, backlog::RAW_TABLE]).await?;
+    create_keyspace(
+        &session,
+        &names.keyspace,
+        &[&backlog::worker_table(), &backlog::raw_table()],
+    )
+    .await?;
     drop(session);
 
     let backlog = Backlog::new(options.events, options.entities, options.body_bytes);

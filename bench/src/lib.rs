@@ -15,6 +15,7 @@
 //!   injected latency, against the latency bound and the raw client rate.
 
 pub mod backlog;
+pub mod cpu_split;
 pub mod drain;
 pub mod process_stats;
 pub mod push;

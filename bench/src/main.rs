@@ -113,9 +113,10 @@ struct DrainArgs {
     /// Length of each row's text column, in bytes.
     #[arg(long, default_value_t = 100)]
     body_bytes: usize,
-    /// Rows the raw insert measurement writes (at most --events).
-    #[arg(long, default_value_t = 200_000)]
-    insert_sample: u64,
+    /// Rows the raw insert measurement writes (at most --events, which is
+    /// the default: both then write the same number of rows).
+    #[arg(long)]
+    insert_sample: Option<u64>,
     /// The worker's worker.max_concurrent_events, and the number of
     /// concurrent raw inserts.
     #[arg(long, default_value_t = 256)]
@@ -152,6 +153,11 @@ struct DrainArgs {
     /// Copies the worker's log to this file.
     #[arg(long, value_name = "FILE")]
     worker_log: Option<PathBuf>,
+    /// Pins every thread of the local stack's Kafka and Cassandra to the
+    /// first N CPUs, and the harness and the worker to the others, for the
+    /// whole run; their affinities are restored at the end.
+    #[arg(long, value_name = "N")]
+    split_cpus: Option<usize>,
 }
 
 impl DrainArgs {
@@ -161,7 +167,7 @@ impl DrainArgs {
             partitions: self.partitions,
             entities: self.entities,
             body_bytes: self.body_bytes,
-            insert_sample: self.insert_sample,
+            insert_sample: self.insert_sample.unwrap_or(self.events),
             max_concurrent_events: self.max_concurrent_events,
             worker_settings: self.worker_settings,
             kafka_settings: self.kafka_settings,
@@ -173,6 +179,7 @@ impl DrainArgs {
             poll_interval: Duration::from_millis(self.poll_interval_ms),
             keep: self.keep,
             worker_log: self.worker_log,
+            split_cpus: self.split_cpus,
         }
     }
 }
