@@ -171,7 +171,11 @@ mod tests {
         assert_eq!(offsets.unconfirmed(), 0);
 
         offsets.finish(0);
-        assert_eq!(offsets.span(), 5, "finished records are replayed until a commit is confirmed");
+        assert_eq!(
+            offsets.span(),
+            5,
+            "finished records are replayed until a commit is confirmed"
+        );
         assert_eq!(offsets.unconfirmed(), 5);
 
         offsets.confirm(5);

@@ -86,7 +86,10 @@ fn owned_at_exit(log: &str) -> BTreeSet<i32> {
 /// shares the work before the first kill.
 async fn wait_for_shares(workers: &[WorkerProcess]) -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while workers.iter().any(|worker| owned_at_exit(&worker.log_text()).is_empty()) {
+    while workers
+        .iter()
+        .any(|worker| owned_at_exit(&worker.log_text()).is_empty())
+    {
         anyhow::ensure!(
             std::time::Instant::now() < deadline,
             "the workers did not all own a partition within 60 s"
@@ -140,7 +143,10 @@ async fn order_holds_across_sigkill() -> anyhow::Result<()> {
 
     let repeats = check_all(&scenario, ENTITIES, PER_ENTITY).await?;
     // A kill replays at most one window per partition.
-    println!("repeats after the kill: {repeats} (bound {})", PARTITIONS as usize * WINDOW);
+    println!(
+        "repeats after the kill: {repeats} (bound {})",
+        PARTITIONS as usize * WINDOW
+    );
     assert!(repeats <= PARTITIONS as usize * WINDOW, "{repeats} repeats");
     Ok(())
 }

@@ -156,7 +156,10 @@ fn full_window_stops_reading_until_confirm() {
     assert_eq!(scheduler.full(), 1);
     assert!(!scheduler.is_readable(&partition(0)));
 
-    assert!(!scheduler.confirm(&partition(0), 0), "nothing finished, yet it reopened");
+    assert!(
+        !scheduler.confirm(&partition(0), 0),
+        "nothing finished, yet it reopened"
+    );
     assert!(!scheduler.is_readable(&partition(0)));
 
     finish_all(&mut scheduler, &jobs[..2]);
@@ -177,7 +180,10 @@ fn finished_records_fill_window_until_confirmed() {
     finish_all(&mut scheduler, &jobs);
     assert_eq!(scheduler.in_flight(), 0);
     assert!(scheduler.mark_if_full(&partition(0)));
-    assert!(!scheduler.is_readable(&partition(0)), "finished but unconfirmed records were not counted");
+    assert!(
+        !scheduler.is_readable(&partition(0)),
+        "finished but unconfirmed records were not counted"
+    );
     assert_eq!(scheduler.committable(), vec![(partition(0), 14)]);
 
     assert!(scheduler.confirm(&partition(0), 14));
