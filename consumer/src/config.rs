@@ -160,7 +160,7 @@ impl Default for CassandraConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunConfig {
-    /// Longest time between two commits of finished offsets, in
+    /// Maximum time between two commits of finished offsets, in
     /// milliseconds. A partition with half its window finished but not
     /// committed gets a commit sooner.
     pub commit_interval_ms: u64,

@@ -8,11 +8,11 @@
 //! committed (its replay base), finished records included. A partition is
 //! full when the offsets from its replay base to the highest received one
 //! fill the window, and the run loop then stops reading its queue. Finished
-//! records leave the window only when a commit past them is confirmed, so a
-//! commit is requested early, as soon as half the window is finished but
-//! unconfirmed, and a confirm that brings the span down to half the window
-//! reopens the partition. So a crash replays at most one window per
-//! partition, whatever the commit interval and the rate.
+//! records leave the window only when a commit past them is confirmed. So a
+//! partition requests a commit as soon as half its window is finished but
+//! unconfirmed, and the confirm that brings its span down to half the window
+//! reopens it. A crash therefore replays at most one window per partition,
+//! whatever the commit interval and the rate.
 //!
 //! Every assignment of a partition gets a new generation, so a completion
 //! that arrives after the partition was revoked (or revoked and assigned
@@ -265,10 +265,11 @@ impl<T> Scheduler<T> {
         due
     }
 
-    /// Sets the commit request after a commit returned: after a confirm, it
+    /// Sets the commit request after a commit returned. After a confirm it
     /// stays only if a partition still has half its window unconfirmed.
-    /// After a failed commit it is cleared, so that the interval commit or a
-    /// later completion retries it, not the end of the failed round trip.
+    /// After a failed commit it is cleared, so the interval commit or a later
+    /// completion retries, and a failing coordinator is not sent a commit
+    /// after every failed round trip.
     pub fn refresh_commit_request(&mut self, committed: bool) {
         let early_commit_at = self.early_commit_at();
         self.commit_requested = committed
