@@ -160,9 +160,9 @@ impl Default for CassandraConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunConfig {
-    /// Maximum time between two commits of finished offsets, in
-    /// milliseconds. A partition with half its window finished but not
-    /// committed gets a commit sooner.
+    /// Interval of the periodic commit of finished offsets, in milliseconds.
+    /// A partition with half its window finished but not committed gets a
+    /// commit sooner.
     pub commit_interval_ms: u64,
     /// First delay before retrying a retryable failure, in milliseconds.
     pub retry_initial_backoff_ms: u64,
