@@ -160,7 +160,9 @@ impl Default for CassandraConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunConfig {
-    /// How often finished offsets are committed, in milliseconds.
+    /// Interval of the periodic commit of finished offsets, in milliseconds.
+    /// A partition with half its window finished but not committed gets a
+    /// commit sooner.
     pub commit_interval_ms: u64,
     /// First delay before retrying a retryable failure, in milliseconds.
     pub retry_initial_backoff_ms: u64,
@@ -174,10 +176,11 @@ pub struct RunConfig {
     /// Whether events of different entities in one partition run
     /// concurrently. Events of the same entity always run in offset order.
     pub key_parallelism: bool,
-    /// Offsets of one partition between its lowest unfinished record and its
-    /// highest received one at which the worker stops reading the partition
-    /// until half of them finished. It bounds the memory per partition and
-    /// the records a crash replays.
+    /// Offsets of one partition between its last commit that Kafka
+    /// confirmed and its highest received record, finished or not, at which
+    /// the worker stops reading the partition until a confirmed commit brings
+    /// them down to half. It bounds the memory per partition and the records
+    /// a crash replays.
     pub max_in_flight_per_partition: usize,
     /// Events executing at once over all partitions.
     pub max_concurrent_events: usize,

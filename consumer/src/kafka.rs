@@ -64,8 +64,8 @@ pub struct Shared {
     pub finished: Condvar,
     /// The record queue of every owned partition.
     pub queues: PartitionQueues,
-    /// Wakes the run loop: events or records arrived, or a full partition
-    /// has room again.
+    /// Wakes the run loop: events or records arrived, or a partition
+    /// requested an early commit.
     pub wake: Arc<Notify>,
     /// Held from reading the offsets to commit until Kafka returned the result, so a
     /// revoke's or shutdown's final commit never races an older interval
@@ -303,7 +303,10 @@ fn check_topic(
 
 /// Commits the watermarks Kafka has not confirmed yet, waits for the result
 /// and records them as confirmed in the scheduler, so the same offsets are
-/// not sent again. Blocks for a round trip to the group coordinator.
+/// not sent again and full partitions whose replay span shrank to half the
+/// window are readable again. Blocks for a round trip to the group
+/// coordinator. The run loop wakes when the task running it ends, reads the
+/// reopened partitions and starts the next commit if one is still requested.
 ///
 /// librdkafka reports the result of an asynchronous commit only to a commit
 /// callback set with `rd_kafka_conf_set_offset_commit_cb` or to a reply
@@ -323,8 +326,12 @@ pub fn commit_due<C: Consumer<WorkerContext>>(consumer: &C, shared: &Shared, tel
             for (partition, offset) in &due {
                 scheduler.confirm(partition, *offset);
             }
+            scheduler.refresh_commit_request(true);
         }
-        Err(error) => telemetry.commit_failed(&error.to_string(), due.len()),
+        Err(error) => {
+            telemetry.commit_failed(&error.to_string(), due.len());
+            shared.lock().refresh_commit_request(false);
+        }
     }
 }
 

@@ -4,6 +4,11 @@
 //! The committable offset is the lowest offset not yet finished: every
 //! record below it is done (executed or dead-lettered), so a worker that
 //! restarts from it replays only unfinished work. It never moves backwards.
+//!
+//! A crash replays from the offset Kafka last confirmed as committed, not
+//! from the watermark, so the records a crash would replay are those from
+//! that replay base to the highest received offset (see
+//! [`PartitionOffsets::span`]).
 
 use std::collections::BTreeSet;
 
@@ -16,6 +21,9 @@ pub struct PartitionOffsets {
     next_after_finished: Option<i64>,
     /// The highest offset Kafka confirmed as committed.
     confirmed: Option<i64>,
+    /// The first offset received in this assignment: where a restart begins
+    /// before Kafka confirmed a commit.
+    first_received: Option<i64>,
     /// The highest offset received.
     highest_started: Option<i64>,
 }
@@ -24,6 +32,9 @@ impl PartitionOffsets {
     /// Records that `offset` was received.
     pub fn start(&mut self, offset: i64) {
         self.in_flight.insert(offset);
+        if self.first_received.is_none() {
+            self.first_received = Some(offset);
+        }
         if self.highest_started.is_none_or(|highest| offset > highest) {
             self.highest_started = Some(offset);
         }
@@ -45,11 +56,29 @@ impl PartitionOffsets {
         self.in_flight.len()
     }
 
-    /// Number of offsets from the watermark to the highest received one: the
-    /// records a restart would replay if the worker stopped now.
+    /// Returns the offset a restart would begin at: the last offset Kafka
+    /// confirmed as committed, or before the first confirm the first offset
+    /// received in this assignment.
+    pub fn replay_base(&self) -> Option<i64> {
+        self.confirmed.or(self.first_received)
+    }
+
+    /// Number of offsets from the replay base to the highest received one:
+    /// the records a restart would replay if the worker stopped now, finished
+    /// or not. Only a confirmed commit makes it shrink.
     pub fn span(&self) -> usize {
-        match (self.watermark(), self.highest_started) {
-            (Some(watermark), Some(highest)) if highest >= watermark => (highest + 1 - watermark) as usize,
+        match (self.replay_base(), self.highest_started) {
+            (Some(base), Some(highest)) if highest >= base => (highest + 1 - base) as usize,
+            _ => 0,
+        }
+    }
+
+    /// Number of offsets from the replay base to the watermark: records that
+    /// are finished but would still be replayed, because no commit past them
+    /// was confirmed yet.
+    pub fn unconfirmed(&self) -> usize {
+        match (self.replay_base(), self.watermark()) {
+            (Some(base), Some(watermark)) if watermark > base => (watermark - base) as usize,
             _ => 0,
         }
     }
@@ -127,7 +156,7 @@ mod tests {
     }
 
     #[test]
-    fn span_counts_finished_records_above_watermark() {
+    fn span_counts_finished_records_until_confirmed() {
         let mut offsets = PartitionOffsets::default();
         for offset in 0..5 {
             offsets.start(offset);
@@ -139,9 +168,38 @@ mod tests {
 
         assert_eq!(offsets.in_flight(), 1);
         assert_eq!(offsets.span(), 5);
+        assert_eq!(offsets.unconfirmed(), 0);
 
         offsets.finish(0);
+        assert_eq!(
+            offsets.span(),
+            5,
+            "finished records are replayed until a commit is confirmed"
+        );
+        assert_eq!(offsets.unconfirmed(), 5);
+
+        offsets.confirm(5);
         assert_eq!(offsets.span(), 0);
+        assert_eq!(offsets.unconfirmed(), 0);
+    }
+
+    #[test]
+    fn replay_base_starts_at_first_received_offset() {
+        let mut offsets = PartitionOffsets::default();
+        assert_eq!(offsets.replay_base(), None);
+        assert_eq!(offsets.span(), 0);
+
+        offsets.start(40);
+        offsets.start(41);
+        offsets.finish(40);
+        assert_eq!(offsets.replay_base(), Some(40));
+        assert_eq!(offsets.span(), 2);
+        assert_eq!(offsets.unconfirmed(), 1);
+
+        offsets.confirm(41);
+        assert_eq!(offsets.replay_base(), Some(41));
+        assert_eq!(offsets.span(), 1);
+        assert_eq!(offsets.unconfirmed(), 0);
     }
 
     #[test]
@@ -164,5 +222,7 @@ mod tests {
         // A replay from an older position after a seek must not lower it.
         offsets.start(4);
         assert_eq!(offsets.committable(), None);
+        assert_eq!(offsets.span(), 0);
+        assert_eq!(offsets.unconfirmed(), 0);
     }
 }

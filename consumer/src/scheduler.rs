@@ -2,11 +2,17 @@
 //!
 //! Records of one partition with the same key run strictly in offset order:
 //! a record waits in its key's queue until the record before it finished.
-//! Records with different keys run concurrently. A partition is full when
-//! the records from its watermark to the highest received one fill the
-//! window: the run loop then stops reading its queue until half the window
-//! has drained. So a restart replays at most one window per partition, plus
-//! what was finished since the last commit.
+//! Records with different keys run concurrently.
+//!
+//! A crash replays a partition from the last offset Kafka confirmed as
+//! committed (its replay base), finished records included. A partition is
+//! full when the offsets from its replay base to the highest received one
+//! fill the window, and the run loop then stops reading its queue. Finished
+//! records leave the window only when a commit past them is confirmed. So a
+//! partition requests a commit as soon as half its window is finished but
+//! unconfirmed, and the confirm that brings its span down to half the window
+//! reopens it. A crash therefore replays at most one window per partition,
+//! whatever the commit interval and the rate.
 //!
 //! Every assignment of a partition gets a new generation, so a completion
 //! that arrives after the partition was revoked (or revoked and assigned
@@ -54,7 +60,8 @@ struct PartitionState<T> {
     keys: HashMap<Vec<u8>, VecDeque<Job<T>>>,
     /// Records started and not yet finished or abandoned.
     running: usize,
-    /// The window is full: its records are not read until half of it drained.
+    /// The window is full: its records are not read until a confirmed
+    /// commit brings the span down to half the window.
     full: bool,
     /// Set on revoke and shutdown: running records finish, queued ones do not start.
     draining: bool,
@@ -67,18 +74,23 @@ pub struct Scheduler<T> {
     next_generation: u64,
     key_parallelism: bool,
     window: usize,
+    /// A partition has half a window finished but unconfirmed: the run loop
+    /// commits as soon as no other commit is running.
+    commit_requested: bool,
 }
 
 impl<T> Scheduler<T> {
     /// Creates a scheduler that owns no partition. `window` is the number of
-    /// offsets from a partition's watermark to its highest received record
-    /// at which the partition is full.
+    /// offsets from a partition's replay base (the offset Kafka last
+    /// confirmed as committed) to its highest received record at which the
+    /// partition is full.
     pub fn new(key_parallelism: bool, window: usize) -> Scheduler<T> {
         Scheduler {
             partitions: HashMap::new(),
             next_generation: 0,
             key_parallelism,
             window: window.max(1),
+            commit_requested: false,
         }
     }
 
@@ -199,11 +211,20 @@ impl<T> Scheduler<T> {
         due
     }
 
-    /// Records that Kafka confirmed a commit of `offset` for `partition`.
-    pub fn confirm(&mut self, partition: &Partition, offset: i64) {
-        if let Some(state) = self.partitions.get_mut(partition) {
-            state.offsets.confirm(offset);
+    /// Records that Kafka confirmed a commit of `offset` for `partition`, and
+    /// reopens the partition if it was full and the span from the new replay
+    /// base is at most half the window. Returns whether it reopened.
+    pub fn confirm(&mut self, partition: &Partition, offset: i64) -> bool {
+        let reopen_at = self.window / 2;
+        let Some(state) = self.partitions.get_mut(partition) else {
+            return false;
+        };
+        state.offsets.confirm(offset);
+        if state.full && state.offsets.span() <= reopen_at {
+            state.full = false;
+            return true;
         }
+        false
     }
 
     /// Returns whether records of `partition` may be read: it is owned, not
@@ -229,17 +250,38 @@ impl<T> Scheduler<T> {
         }
     }
 
-    /// Marks a full `partition` readable again once half its window drained,
-    /// and returns whether it did, so the caller wakes the run loop only then.
-    pub fn reopen_if_drained(&mut self, partition: &Partition) -> bool {
-        let threshold = self.window / 2;
-        match self.partitions.get_mut(partition) {
-            Some(state) if state.full && !state.draining && state.offsets.span() <= threshold => {
-                state.full = false;
-                true
-            }
-            _ => false,
+    /// Requests a commit if `partition` has at least half its window finished
+    /// but not confirmed. Returns whether this call made the request, so the
+    /// caller wakes the run loop once per request and not once per record.
+    pub fn request_commit_if_due(&mut self, partition: &Partition) -> bool {
+        if self.commit_requested {
+            return false;
         }
+        let due = self
+            .partitions
+            .get(partition)
+            .is_some_and(|state| state.offsets.unconfirmed() >= self.early_commit_at());
+        self.commit_requested = due;
+        due
+    }
+
+    /// Sets the commit request after a commit returned. After a confirm it
+    /// stays only if a partition still has half its window unconfirmed.
+    /// After a failed commit it is cleared, so the interval commit or a later
+    /// completion retries, and a failing coordinator is not sent a commit
+    /// after every failed round trip.
+    pub fn refresh_commit_request(&mut self, committed: bool) {
+        let early_commit_at = self.early_commit_at();
+        self.commit_requested = committed
+            && self
+                .partitions
+                .values()
+                .any(|state| state.offsets.unconfirmed() >= early_commit_at);
+    }
+
+    /// Returns whether a commit was requested, and clears the request.
+    pub fn take_commit_request(&mut self) -> bool {
+        std::mem::take(&mut self.commit_requested)
     }
 
     /// Returns whether `partition` is draining ahead of a revoke or shutdown.
@@ -260,6 +302,13 @@ impl<T> Scheduler<T> {
     /// Returns the owned partitions.
     pub fn owned_partitions(&self) -> Vec<Partition> {
         self.partitions.keys().cloned().collect()
+    }
+
+    /// Unconfirmed offsets at which a partition requests a commit: the part
+    /// of the window above half of it, so that a confirm of that much brings
+    /// a full window down to the reopening point.
+    fn early_commit_at(&self) -> usize {
+        self.window - self.window / 2
     }
 
     fn owned(&mut self, partition: &Partition, generation: u64) -> Option<&mut PartitionState<T>> {

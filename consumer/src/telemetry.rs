@@ -115,7 +115,7 @@ impl Telemetry {
             commits: IntCounter::new("offload_commits_total", "Offset commits sent to Kafka.").expect("valid metric"),
             commit_failures: IntCounter::new("offload_commit_failures_total", "Offset commits that failed.").expect("valid metric"),
             rebalances: counter_vec("offload_rebalances_total", "Partition assignments and revocations, by kind.", &["kind"]),
-            paused_partitions: IntGauge::new("offload_paused_partitions", "Partitions whose in-flight window is full, so the worker stopped reading their records until half the window finished.").expect("valid metric"),
+            paused_partitions: IntGauge::new("offload_paused_partitions", "Partitions whose window is full, so the worker stopped reading their records until a confirmed commit brings the window down to half.").expect("valid metric"),
             in_flight: IntGauge::new("offload_in_flight_events", "Records received and not yet finished.").expect("valid metric"),
             consumer_lag: IntGaugeVec::new(
                 Opts::new("offload_consumer_lag", "Records not yet finished by the group, per owned partition: log end minus max(committed, log start)."),

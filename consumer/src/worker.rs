@@ -163,6 +163,7 @@ impl Worker {
         loop {
             self.serve_events();
             self.read_partitions();
+            self.commit_if_requested();
             self.report_flow();
             self.health.turned();
 
@@ -170,6 +171,7 @@ impl Worker {
                 biased;
                 _ = shutdown.cancelled() => break,
                 _ = commit_timer.tick() => self.commit(),
+                _ = commit_ended(&mut self.commit_task) => self.commit_task = None,
                 _ = self.runner.shared.wake.notified() => {}
                 _ = poll_timer.tick() => {}
             }
@@ -238,10 +240,26 @@ impl Worker {
         full
     }
 
+    /// Starts the commit a partition requested because half its window is
+    /// finished but unconfirmed. While a commit runs the request waits: the
+    /// loop wakes when that commit ends, which keeps one commit in flight.
+    fn commit_if_requested(&mut self) {
+        if self.commit_running() {
+            return;
+        }
+        if self.runner.shared.lock().take_commit_request() {
+            self.commit();
+        }
+    }
+
+    fn commit_running(&self) -> bool {
+        self.commit_task.as_ref().is_some_and(|task| !task.is_finished())
+    }
+
     /// Starts committing the finished offsets on a blocking thread, unless
     /// the previous commit is still waiting for Kafka's result.
     fn commit(&mut self) {
-        if self.commit_task.as_ref().is_some_and(|task| !task.is_finished()) {
+        if self.commit_running() {
             return;
         }
         let consumer = Arc::clone(&self.consumer);
@@ -292,6 +310,17 @@ impl Worker {
     }
 }
 
+/// Waits until the running commit task ends, or forever if none runs.
+async fn commit_ended(task: &mut Option<tokio::task::JoinHandle<()>>) {
+    match task {
+        Some(task) => {
+            // The panic hook printed a panicked commit; the next commit sends its offsets again.
+            let _ = task.await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Builds the codec: the shipped schema versions plus the configured writer schemas.
 fn codec(schemas: &SchemasConfig) -> Result<Codec, StartError> {
     let mut extra = Vec::with_capacity(schemas.writer_schema_files.len());
@@ -329,7 +358,7 @@ impl Runner {
         let runner = self.clone();
         self.tasks.spawn(async move {
             let outcome = runner.processor.process(&job.payload).await;
-            let (next, reopened, draining) = {
+            let (next, commit_requested, draining) = {
                 let mut scheduler = runner.shared.lock();
                 let next = match outcome {
                     Outcome::Finished => scheduler.finish(&job.partition, job.generation, job.offset, &job.key),
@@ -338,15 +367,15 @@ impl Runner {
                         None
                     }
                 };
-                let reopened = scheduler.reopen_if_drained(&job.partition);
-                (next, reopened, scheduler.is_draining(&job.partition))
+                let commit_requested = scheduler.request_commit_if_due(&job.partition);
+                (next, commit_requested, scheduler.is_draining(&job.partition))
             };
             // Only a revoke waits on the condition variable, and only the
-            // completion that reopens a full partition needs the run loop.
+            // completion that requests an early commit needs the run loop.
             if draining {
                 runner.shared.finished.notify_all();
             }
-            if reopened {
+            if commit_requested {
                 runner.shared.wake.notify_one();
             }
             if let Some(next) = next {
