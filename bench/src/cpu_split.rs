@@ -1,13 +1,15 @@
-//! An optional split of the machine's CPUs between the servers and the
-//! measured clients.
+//! An optional split of the machine's CPUs between Cassandra and everything
+//! else.
 //!
 //! On a small machine the local Kafka and Cassandra share the cores with the
 //! raw clients and the worker, so every microsecond of client CPU is taken
 //! from Cassandra, and the ratio mixes the worker's cost with Cassandra's
 //! capacity. In production the worker runs on its own nodes. With the split,
-//! every thread of the Kafka and Cassandra processes runs on the first CPUs,
-//! and this process and the children it starts (the worker) on the others,
-//! for the whole run. Both limits and the worker see the same split.
+//! every thread of Cassandra runs on the first CPUs, and Kafka, this process
+//! and the children it starts (the worker) on the others, for the whole
+//! run. So Cassandra has the same CPUs, and only those, for the raw inserts
+//! and for the worker's writes. Kafka is on the clients' side because the
+//! raw insert phase does not use it and the worker's phase does.
 
 use std::fs;
 use std::path::PathBuf;
@@ -25,26 +27,27 @@ pub struct CpuSplit {
 }
 
 impl CpuSplit {
-    /// Pins the local stack's Kafka and Cassandra to CPUs `0..server_cpus`
-    /// and this process to the remaining ones.
-    pub fn apply(server_cpus: usize) -> anyhow::Result<CpuSplit> {
+    /// Pins the local stack's Cassandra to CPUs `0..cassandra_cpus`, and its
+    /// Kafka and this process to the remaining ones.
+    pub fn apply(cassandra_cpus: usize) -> anyhow::Result<CpuSplit> {
         let cpus = std::thread::available_parallelism()?.get();
-        if server_cpus == 0 || server_cpus >= cpus {
-            bail!("--split-cpus {server_cpus} leaves no CPU for the servers or the clients; this machine has {cpus}, so pass 1 to {}", cpus - 1);
+        if cassandra_cpus == 0 || cassandra_cpus >= cpus {
+            bail!("--cassandra-cpus {cassandra_cpus} leaves no CPU for Cassandra or for the rest; this machine has {cpus}, so pass 1 to {}", cpus - 1);
         }
-        let server_set = cpu_set(0..server_cpus)?;
-        let client_set = cpu_set(server_cpus..cpus)?;
+        let cassandra_set = cpu_set(0..cassandra_cpus)?;
+        let client_set = cpu_set(cassandra_cpus..cpus)?;
 
         let own = sched_getaffinity(Pid::from_raw(std::process::id() as i32))?;
         let mut split = CpuSplit {
             servers: Vec::new(),
             own,
         };
-        for pid in stack_pids()? {
+        let servers = stack_pids()?;
+        for (pid, set) in [(servers.kafka, &client_set), (servers.cassandra, &cassandra_set)] {
             let before = sched_getaffinity(Pid::from_raw(pid))
                 .with_context(|| format!("reading the CPU affinity of server process {pid} failed"))?;
             split.servers.push((pid, before));
-            set_all_threads(pid, &server_set)?;
+            set_all_threads(pid, set)?;
         }
         set_all_threads(std::process::id() as i32, &client_set)?;
         Ok(split)
@@ -84,29 +87,35 @@ fn set_all_threads(pid: i32, set: &CpuSet) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Process ids of the local stack's servers.
+struct StackPids {
+    kafka: i32,
+    cassandra: i32,
+}
+
 /// Reads the process ids of the local stack's Kafka and Cassandra from the
 /// pid files `deploy/local/stack` writes.
-fn stack_pids() -> anyhow::Result<Vec<i32>> {
+fn stack_pids() -> anyhow::Result<StackPids> {
     let dir = stack_dir();
-    let mut pids = Vec::new();
-    for file in ["kafka/kafka.pid", "cassandra/cassandra.pid"] {
+    let read = |file: &str| -> anyhow::Result<i32> {
         let path = dir.join(file);
         let text = fs::read_to_string(&path).with_context(|| {
             format!(
-                "reading {} failed; --split-cpus needs the servers of deploy/local/stack (set OFFLOAD_STACK_DIR if it uses another folder)",
+                "reading {} failed; --cassandra-cpus needs the servers of deploy/local/stack (set OFFLOAD_STACK_DIR if it uses another folder)",
                 path.display()
             )
         })?;
-        let pid = text
-            .trim()
+        text.trim()
             .parse()
-            .with_context(|| format!("{} does not hold a process id", path.display()))?;
-        pids.push(pid);
-    }
-    Ok(pids)
+            .with_context(|| format!("{} does not hold a process id", path.display()))
+    };
+    Ok(StackPids {
+        kafka: read("kafka/kafka.pid")?,
+        cassandra: read("cassandra/cassandra.pid")?,
+    })
 }
 
-/// The stack's work folder, found the way `deploy/local/stack` finds it.
+/// Returns the stack's work folder, found the way `deploy/local/stack` finds it.
 fn stack_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("OFFLOAD_STACK_DIR") {
         return PathBuf::from(dir);

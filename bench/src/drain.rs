@@ -72,9 +72,9 @@ pub struct DrainOptions {
     pub keep: bool,
     /// File to copy the worker's log to.
     pub worker_log: Option<PathBuf>,
-    /// Pins Kafka and Cassandra to this many CPUs and the clients to the
-    /// others for the run (see [`crate::cpu_split`]).
-    pub split_cpus: Option<usize>,
+    /// Pins Cassandra to this many CPUs, and Kafka and the clients to the
+    /// others, for the run (see [`crate::cpu_split`]).
+    pub cassandra_cpus: Option<usize>,
 }
 
 impl Default for DrainOptions {
@@ -96,7 +96,7 @@ impl Default for DrainOptions {
             poll_interval: Duration::from_millis(250),
             keep: false,
             worker_log: None,
-            split_cpus: None,
+            cassandra_cpus: None,
         }
     }
 }
@@ -181,9 +181,9 @@ pub async fn run(options: &DrainOptions) -> anyhow::Result<DrainReport> {
         "topic {} ({} partitions), keyspace {}",
         names.topic, options.partitions, names.keyspace
     );
-    let split = options.split_cpus.map(CpuSplit::apply).transpose()?;
-    if let Some(servers) = options.split_cpus {
-        println!("CPUs split: Kafka and Cassandra on the first {servers}, the clients and the worker on the others");
+    let split = options.cassandra_cpus.map(CpuSplit::apply).transpose()?;
+    if let Some(servers) = options.cassandra_cpus {
+        println!("CPUs split: Cassandra on the first {servers}; Kafka, the harness and the worker on the others");
     }
     let result = measure(options, &names).await;
     drop(split);

@@ -153,11 +153,11 @@ struct DrainArgs {
     /// Copies the worker's log to this file.
     #[arg(long, value_name = "FILE")]
     worker_log: Option<PathBuf>,
-    /// Pins every thread of the local stack's Kafka and Cassandra to the
-    /// first N CPUs, and the harness and the worker to the others, for the
-    /// whole run; their affinities are restored at the end.
+    /// Pins every thread of the local stack's Cassandra to the first N CPUs,
+    /// and its Kafka, the harness and the worker to the others, for the
+    /// whole run; the affinities are restored at the end.
     #[arg(long, value_name = "N")]
-    split_cpus: Option<usize>,
+    cassandra_cpus: Option<usize>,
 }
 
 impl DrainArgs {
@@ -179,7 +179,7 @@ impl DrainArgs {
             poll_interval: Duration::from_millis(self.poll_interval_ms),
             keep: self.keep,
             worker_log: self.worker_log,
-            split_cpus: self.split_cpus,
+            cassandra_cpus: self.cassandra_cpus,
         }
     }
 }

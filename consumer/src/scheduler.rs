@@ -18,7 +18,9 @@
 //! that arrives after the partition was revoked (or revoked and assigned
 //! again) is recognised and ignored.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 
 use crate::offsets::PartitionOffsets;
 
@@ -86,7 +88,7 @@ impl<T> Scheduler<T> {
     /// partition is full.
     pub fn new(key_parallelism: bool, window: usize) -> Scheduler<T> {
         Scheduler {
-            partitions: HashMap::new(),
+            partitions: HashMap::default(),
             next_generation: 0,
             key_parallelism,
             window: window.max(1),
@@ -101,7 +103,7 @@ impl<T> Scheduler<T> {
             let state = PartitionState {
                 generation: self.next_generation,
                 offsets: PartitionOffsets::default(),
-                keys: HashMap::new(),
+                keys: HashMap::default(),
                 running: 0,
                 full: false,
                 draining: false,

@@ -357,7 +357,9 @@ impl Runner {
     fn spawn(&self, job: Job<OwnedMessage>) {
         let runner = self.clone();
         self.tasks.spawn(async move {
-            let outcome = runner.processor.process(&job.payload).await;
+            // Boxed, so the task holds a pointer instead of the record's
+            // future, which tokio would copy when spawning and finishing it.
+            let outcome = Box::pin(runner.processor.process(&job.payload)).await;
             let (next, commit_requested, draining) = {
                 let mut scheduler = runner.shared.lock();
                 let next = match outcome {
