@@ -192,6 +192,7 @@ impl CassandraExecutor {
             Ok(_) => Ok(()),
             Err(source) if !entry.idempotent && is_write_timeout(&source) => Err(CassandraError::UnknownOutcome {
                 statement: write.statement.clone(),
+                raw: write.cql.is_some(),
                 source: Box::new(source),
             }),
             Err(source) if is_retryable(&source) => Err(CassandraError::Unavailable {

@@ -7,6 +7,9 @@ use scylla::errors::{DbError, ExecutionError, NewSessionError, PrepareError, Req
 
 use crate::dml::DmlError;
 
+/// The `statement` label of raw writes in `offload_unknown_outcomes_total`.
+pub(crate) const RAW_DML_LABEL: &str = "raw_dml";
+
 /// Errors of connecting to Cassandra and preparing the catalog.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -92,8 +95,10 @@ pub enum CassandraError {
     /// or may not have applied it.
     #[error("statement `{statement}` is not idempotent and timed out; it may or may not have been applied")]
     UnknownOutcome {
-        /// Name of the statement.
+        /// Name of the statement, or the label of a raw write.
         statement: String,
+        /// Whether the write carried raw CQL.
+        raw: bool,
         /// The driver's error.
         source: Box<ExecutionError>,
     },
@@ -156,9 +161,13 @@ impl CassandraError {
         }
     }
 
-    /// Returns the statement name if the write timed out with an unknown outcome.
+    /// Returns the metric label of a write that timed out with an unknown
+    /// outcome: its catalog statement's name, or [`RAW_DML_LABEL`] for raw CQL.
     pub fn unknown_outcome_statement(&self) -> Option<&str> {
         match self {
+            // A raw write's label is the producer's choice, so it never
+            // becomes a metric label.
+            CassandraError::UnknownOutcome { raw: true, .. } => Some(RAW_DML_LABEL),
             CassandraError::UnknownOutcome { statement, .. } => Some(statement),
             _ => None,
         }
@@ -232,5 +241,36 @@ pub(super) fn is_retryable(error: &ExecutionError) -> bool {
         },
         ExecutionError::BadQuery(_) => false,
         _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timed_out(statement: &str, raw: bool) -> CassandraError {
+        CassandraError::UnknownOutcome {
+            statement: statement.to_string(),
+            raw,
+            source: Box::new(ExecutionError::RequestTimeout(Duration::from_secs(2))),
+        }
+    }
+
+    #[test]
+    fn unknown_outcome_label_is_the_catalog_name_or_raw_dml() {
+        assert_eq!(
+            timed_out("bump_likes", false).unknown_outcome_statement(),
+            Some("bump_likes")
+        );
+        assert_eq!(
+            timed_out("label-chosen-by-a-producer", true).unknown_outcome_statement(),
+            Some(RAW_DML_LABEL)
+        );
+        assert!(
+            timed_out("label-chosen-by-a-producer", true)
+                .to_string()
+                .contains("label-chosen-by-a-producer"),
+            "the error message keeps the producer's label"
+        );
     }
 }

@@ -3,9 +3,9 @@
 //! [`check_dml`], and are prepared once and kept in a cache bounded by
 //! `cassandra.raw_dml_cache_size` entries.
 //!
-//! NOTE: a raw write's statement name is a label the producer chooses, and
-//! `offload_unknown_outcomes_total{statement}` carries it, so that metric's
-//! label set is only as small as the producers keep their labels.
+//! A raw write's statement name is a label the producer chooses. It appears
+//! in logs and dead letters, but metrics count raw writes under
+//! `statement="raw_dml"`, so producers cannot grow a label set.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
