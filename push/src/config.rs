@@ -27,6 +27,9 @@ pub const MIN_TOKEN_REFRESH_SECS: u64 = 20 * 60;
 /// reaches APNs in time.
 pub const MAX_TOKEN_REFRESH_SECS: u64 = 55 * 60;
 
+/// Length of Apple's key and team identifiers.
+const APPLE_ID_LEN: usize = 10;
+
 /// A value that parsed but breaks a rule.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid push configuration key `{key}`: {reason}")]
@@ -211,12 +214,12 @@ impl ApnsConfig {
             });
         }
         if let ApnsAuth::Token { key_id, team_id, .. } = &self.auth {
-            if key_id.is_empty() || team_id.is_empty() {
-                return Err(ConfigError {
-                    key: "apns.auth",
-                    reason: "key_id and team_id must not be empty; copy them from Apple's developer account".into(),
-                });
-            }
+            check_apple_id(
+                "apns.auth.key_id",
+                key_id,
+                "the key's id, shown next to the .p8 file in Apple's developer account",
+            )?;
+            check_apple_id("apns.auth.team_id", team_id, "the Team ID of Apple's developer account")?;
         }
         Ok(())
     }
@@ -230,6 +233,23 @@ impl ApnsConfig {
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)
     }
+}
+
+/// Checks an Apple key or team identifier: 10 upper-case letters and digits.
+/// A wrong one passes every local check and fails only as APNs'
+/// `InvalidProviderToken` on the first push.
+fn check_apple_id(key: &'static str, value: &str, what: &str) -> Result<(), ConfigError> {
+    let valid = value.len() == APPLE_ID_LEN
+        && value
+            .bytes()
+            .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit());
+    if valid {
+        return Ok(());
+    }
+    Err(ConfigError {
+        key,
+        reason: format!("`{value}` is not {APPLE_ID_LEN} upper-case letters and digits; copy {what}"),
+    })
 }
 
 /// The FCM client.

@@ -36,6 +36,29 @@ fn apns_config_rejects_unknown_auth_keys() {
 }
 
 #[test]
+fn apns_config_rejects_key_and_team_ids_apple_does_not_issue() {
+    for (key_id, team_id, bad_key) in [
+        ("ABC123DEF", "TEAM123456", "apns.auth.key_id"),
+        ("abc123defg", "TEAM123456", "apns.auth.key_id"),
+        ("ABC123DEFG", "", "apns.auth.team_id"),
+        ("ABC123DEFG", "TEAM-12345", "apns.auth.team_id"),
+    ] {
+        let config = parse(&format!(
+            r#"{{"auth": {{"method": "token", "key_path": "/k.p8", "key_id": "{key_id}", "team_id": "{team_id}"}}}}"#
+        ))
+        .unwrap();
+
+        let error = config.validate().unwrap_err();
+
+        assert_eq!(error.key, bad_key, "{key_id} {team_id}: {error}");
+        assert!(
+            error.to_string().contains("10 upper-case letters and digits"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
 fn apns_config_rejects_refresh_outside_apples_window() {
     let mut config =
         parse(r#"{"auth": {"method": "token", "key_path": "/k", "key_id": "A", "team_id": "T"}}"#).unwrap();
