@@ -238,7 +238,7 @@ impl ApnsConfig {
 /// Checks an Apple key or team identifier: 10 upper-case letters and digits.
 /// A wrong one passes every local check and fails only as APNs'
 /// `InvalidProviderToken` on the first push.
-fn check_apple_id(key: &'static str, value: &str, what: &str) -> Result<(), ConfigError> {
+fn check_apple_id(key: &'static str, value: &str, where_to_find: &str) -> Result<(), ConfigError> {
     let valid = value.len() == APPLE_ID_LEN
         && value
             .bytes()
@@ -248,7 +248,7 @@ fn check_apple_id(key: &'static str, value: &str, what: &str) -> Result<(), Conf
     }
     Err(ConfigError {
         key,
-        reason: format!("`{value}` is not {APPLE_ID_LEN} upper-case letters and digits; copy {what}"),
+        reason: format!("`{value}` is not {APPLE_ID_LEN} upper-case letters and digits; copy {where_to_find}"),
     })
 }
 
