@@ -27,7 +27,7 @@ struct Args {
     all: bool,
     /// Target rate in requests per second, averaged over the replay; each log's
     /// time span is compressed to the replay's duration.
-    #[arg(long, default_value_t = 100.0)]
+    #[arg(long, default_value_t = 100.0, allow_negative_numbers = true)]
     rate: f64,
     /// Kill the worker with SIGKILL this many times during the replay, restarting it each time.
     #[arg(long, default_value_t = 0)]
