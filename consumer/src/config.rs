@@ -17,7 +17,7 @@ use offload_push::{ApnsConfig, FcmConfig};
 use offload_schemas::Consistency;
 use serde::Deserialize;
 
-use crate::dml::check_dml;
+use offload_schemas::dml::check_dml;
 
 /// Errors of loading or checking the configuration.
 #[derive(Debug, thiserror::Error)]

@@ -7,10 +7,9 @@
 //! - [`executor`]: runs the actions of an event (Cassandra writes, APNs and
 //!   FCM pushes) and classifies failures as retryable or permanent.
 //! - [`dead_letter`]: publishes events that can never succeed, with the reason.
-//! - [`dml`]: the check that CQL text is one INSERT, UPDATE, DELETE or batch of them.
 //! - [`feedback`]: publishes device tokens that APNs or FCM reported gone.
 //! - [`lag`]: a group's committed offsets against the log end.
-//! - [`scheduler`]: per-key ordering, in-flight windows and pausing.
+//! - [`scheduler`]: per-key ordering and in-flight windows.
 //! - [`process`]: one record's decode, execution, retries and dead letter.
 //! - [`telemetry`]: logs and Prometheus metrics of the worker's events.
 //! - [`http`]: `/metrics`, `/healthz` and `/readyz`.
@@ -18,7 +17,6 @@
 
 pub mod config;
 pub mod dead_letter;
-pub mod dml;
 pub mod executor;
 pub mod feedback;
 pub mod http;

@@ -1,6 +1,7 @@
 //! Checks that an event can be executed, made when it is dispatched so that
 //! the caller learns of bad input while it still has the request.
 
+use offload_schemas::dml::{check_dml, DmlError};
 use offload_schemas::payload::{apns_payload, apns_payload_limit, fcm_message, PayloadError, FCM_MAX_PAYLOAD_BYTES};
 use offload_schemas::{Action, ApnsPush, CassandraWrite, CqlValue, DispatchEvent, FcmPush};
 
@@ -32,6 +33,17 @@ pub enum ValidationError {
         size: usize,
         /// The provider's limit in bytes.
         limit: usize,
+    },
+    /// A write's raw CQL is not one INSERT, UPDATE or DELETE (or a batch of
+    /// them). Workers reject it whether or not they allow raw DML.
+    #[error("entity `{entity_key}`, field `{field}`: the CQL is not a single data modification statement: {problem}")]
+    RawCqlNotDml {
+        /// The entity.
+        entity_key: String,
+        /// The field, such as `actions[0].cql`.
+        field: String,
+        /// The check's finding; part of the message, so not a source.
+        problem: DmlError,
     },
     /// `apns-collapse-id` is longer than APNs allows.
     #[error("entity `{entity_key}`, field `{field}`: {len} bytes, over APNs' limit of 64")]
@@ -96,7 +108,8 @@ impl ValidationError {
             | ValidationError::FcmTargets { field, .. }
             | ValidationError::FcmReservedKey { field, .. }
             | ValidationError::InvalidJson { field, .. }
-            | ValidationError::NotAnElement { field, .. } => field,
+            | ValidationError::NotAnElement { field, .. }
+            | ValidationError::RawCqlNotDml { field, .. } => field,
         }
     }
 }
@@ -149,6 +162,13 @@ impl Location<'_> {
 }
 
 fn validate_cassandra(write: &CassandraWrite, at: &Location<'_>) -> Result<(), ValidationError> {
+    if let Some(cql) = &write.cql {
+        check_dml(cql).map_err(|problem| ValidationError::RawCqlNotDml {
+            entity_key: at.entity_key.to_string(),
+            field: at.field("cql"),
+            problem,
+        })?;
+    }
     for (position, value) in write.values.iter().enumerate() {
         let elements: Vec<&CqlValue> = match value {
             CqlValue::List(elements) | CqlValue::Set(elements) => elements.iter().collect(),

@@ -9,12 +9,15 @@
 //! - [`registry`]: [`SchemaRegistry`], the schema registry client with its
 //!   id caches.
 //! - [`payload`]: the APNs payload and FCM message JSON of push actions.
+//! - [`dml`]: the check that raw CQL is one INSERT, UPDATE, DELETE or batch
+//!   of them, shared by the producer's validation and the worker.
 //! - `binary`: the Avro binary encoder, and the decoder of records written
 //!   with the current schema; `value`: conversion between the model and
 //!   apache-avro's generic values, used to decode the other versions.
 
 mod binary;
 pub mod codec;
+pub mod dml;
 mod feedback_codec;
 pub mod model;
 pub mod payload;

@@ -20,6 +20,6 @@ pub mod workload;
 pub use scenario::Scenario;
 pub use stack::{
     cassandra_contact_point, cassandra_session, create_keyspace, create_topic, end_offsets, group_lags,
-    kafka_bootstrap, publish_events, read_topic, unique_name, wait_for_drain, ReadRecord,
+    kafka_bootstrap, publish_events, publish_unvalidated, read_topic, unique_name, wait_for_drain, ReadRecord,
 };
 pub use worker_process::{worker_binary, WorkerConfigBuilder, WorkerProcess};

@@ -9,6 +9,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
@@ -70,6 +71,25 @@ pub async fn publish_events(topic: &str, events: &[offload_schemas::DispatchEven
         tokio::time::timeout(Duration::from_secs(30), delivery.wait())
             .await
             .context("delivery timed out")??;
+    }
+    Ok(())
+}
+
+/// Publishes `events` encoded by the codec with a plain Kafka producer,
+/// without the producer library's validation: what another writer of the
+/// topic could send. Waits until Kafka acknowledged every one.
+pub async fn publish_unvalidated(topic: &str, events: &[offload_schemas::DispatchEvent]) -> anyhow::Result<()> {
+    let codec = offload_schemas::Codec::new();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", kafka_bootstrap())
+        .create()?;
+    for event in events {
+        let payload = codec.encode(event)?;
+        let record = FutureRecord::to(topic).key(&event.entity_key).payload(&payload);
+        producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .map_err(|(error, _)| error)?;
     }
     Ok(())
 }

@@ -217,3 +217,31 @@ fn nested_collection_names_the_element() {
         "{error}"
     );
 }
+
+fn raw_write(cql: &str) -> CassandraWrite {
+    CassandraWrite {
+        cql: Some(cql.into()),
+        ..CassandraWrite::new("raw_label", Vec::new())
+    }
+}
+
+#[test]
+fn raw_dml_passes_and_ddl_names_the_cql_field() {
+    let insert = raw_write("INSERT INTO ks.t (k, v) VALUES (?, 'DROP TABLE x')");
+    validate_event(&event_with(insert)).unwrap();
+
+    for (cql, found) in [
+        ("DROP TABLE ks.t", "starts with `DROP`"),
+        ("", "empty"),
+        (
+            "BEGIN BATCH INSERT INTO ks.t (k) VALUES (1); DROP TABLE ks.t; APPLY BATCH",
+            "`DROP`",
+        ),
+        ("SELECT * FROM ks.t", "starts with `SELECT`"),
+    ] {
+        let error = validate_event(&event_with(raw_write(cql))).unwrap_err();
+
+        assert_eq!(error.field(), "actions[1].cql", "{cql}");
+        assert!(error.to_string().contains(found), "{cql}: {error}");
+    }
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use scylla::errors::{DbError, ExecutionError, NewSessionError, PrepareError, RequestAttemptError};
 
-use crate::dml::DmlError;
+use offload_schemas::dml::DmlError;
 
 /// The `statement` label of raw writes in `offload_unknown_outcomes_total`.
 pub(crate) const RAW_DML_LABEL: &str = "raw_dml";

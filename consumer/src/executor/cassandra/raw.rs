@@ -14,7 +14,7 @@ use lru::LruCache;
 
 use super::CatalogEntry;
 use crate::config::{CassandraConfig, StatementConfig};
-use crate::dml::check_dml;
+use offload_schemas::dml::check_dml;
 
 use super::error::CassandraError;
 

@@ -1,8 +1,9 @@
 //! The check that CQL text is data modification only (DML): one INSERT,
 //! UPDATE or DELETE, or one `BEGIN [UNLOGGED | COUNTER] BATCH … APPLY BATCH`
-//! of those. The catalog at start-up, `--check-config` and raw statements in
-//! events all go through [`check_dml`], so a topic writer cannot reach DDL,
-//! permissions or reads.
+//! of those. The worker's catalog at start-up, its `--check-config` and the
+//! raw statements in events all go through [`check_dml`], so a topic writer
+//! cannot reach DDL, permissions or reads. The producer runs the same check
+//! on raw statements before publishing them.
 //!
 //! A small tokenizer skips the parts of the text that can hide words, as
 //! Cassandra's lexer reads them. These are string literals (`'…'` with `''`
