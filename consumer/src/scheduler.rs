@@ -65,7 +65,7 @@ struct PartitionState<T> {
     /// The window is full: its records are not read until a confirmed
     /// commit brings the span down to half the window.
     full: bool,
-    /// Set on revoke and shutdown: running records finish, queued ones do not start.
+    /// Set on revoke: running records finish, queued ones do not start.
     draining: bool,
 }
 
@@ -167,13 +167,6 @@ impl<T> Scheduler<T> {
             if let Some(state) = self.partitions.get_mut(partition) {
                 state.draining = true;
             }
-        }
-    }
-
-    /// Stops starting queued records of every partition, ahead of shutdown.
-    pub fn drain_all(&mut self) {
-        for state in self.partitions.values_mut() {
-            state.draining = true;
         }
     }
 

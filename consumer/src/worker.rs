@@ -279,15 +279,18 @@ impl Worker {
     }
 
     async fn stop(mut self) {
-        info!("stopping: waiting for running records, then committing");
+        info!("stopping: finishing the records already received, then committing");
         self.health.set_ready(false);
-        self.runner.shared.lock().drain_all();
+        // The loop no longer reads records, but the received ones keep
+        // starting behind their keys until the deadline. Leaving them queued
+        // would hold each partition's commit below records that finished,
+        // and a restart would run those again (counter updates included).
         self.runner.tasks.close();
         let timeout = self.config.worker.shutdown_timeout();
         if tokio::time::timeout(timeout, self.runner.tasks.wait()).await.is_err() {
             warn!(
                 timeout_ms = timeout.as_millis() as u64,
-                "records still running at the shutdown deadline are left unfinished and will be replayed"
+                "records still running or queued at the shutdown deadline are left unfinished and will be replayed"
             );
         }
 

@@ -205,6 +205,52 @@ async fn clean_restart_runs_nothing_twice() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A SIGTERM in the middle of a backlog: the worker finishes the records
+/// it received, including those queued behind their entity, commits past
+/// them, and the restart applies only the rest. Every counter ends exact.
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_in_backlog_runs_nothing_twice() -> anyhow::Result<()> {
+    const ENTITIES: usize = 40;
+    const PER_ENTITY: usize = 200;
+    let total = (ENTITIES * PER_ENTITY) as i64;
+    let scenario = Scenario::new(1, &TABLES, &STATEMENTS).await?;
+    let events: Vec<DispatchEvent> = (0..PER_ENTITY)
+        .flat_map(|round| {
+            (0..ENTITIES).map(move |entity| {
+                let id = format!("c{entity}");
+                event(&id, round as i64 + 1, "adjust", vec![CqlValue::BigInt(1), text(&id)])
+            })
+        })
+        .collect();
+    publish_events(&scenario.topic, &events).await?;
+
+    let mut first = WorkerProcess::spawn(&scenario.config)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while group_lags(&scenario.group, &scenario.topic)?[0].committed.unwrap_or(0) < 200 {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "no progress:\n{}",
+            first.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = first.terminate(Duration::from_secs(30))?;
+    assert!(status.success(), "worker exited with {status}:\n{}", first.log_text());
+    let committed_at_stop = group_lags(&scenario.group, &scenario.topic)?[0].committed.unwrap_or(0);
+    assert!(
+        committed_at_stop < total,
+        "the backlog drained before the stop; raise it"
+    );
+
+    run_worker_until_drained(&scenario).await?;
+
+    for entity in 0..ENTITIES {
+        let id = format!("c{entity}");
+        assert_eq!(counter(&scenario, &id).await?, Some(PER_ENTITY as i64), "counter {id}");
+    }
+    Ok(())
+}
+
 async fn wait_for_log(worker: &WorkerProcess, needle: &str, timeout: Duration) -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + timeout;
     while !worker.log_text().contains(needle) {
