@@ -25,8 +25,8 @@ use offload_schemas::dml::check_dml;
 pub enum ConfigError {
     /// The file or an environment variable does not parse into the schema,
     /// for example an unknown key or a value of the wrong type.
-    #[error("invalid configuration")]
-    Load(#[from] Box<figment::Error>),
+    #[error("invalid configuration: {}", load_error::describe(.0))]
+    Load(Box<figment::Error>),
     /// A value parsed but breaks a rule.
     #[error("invalid configuration key `{key}`: {reason}")]
     Invalid {
@@ -474,6 +474,15 @@ impl WorkerConfig {
     pub fn load(path: Option<&Path>) -> Result<WorkerConfig, ConfigError> {
         let mut figment = Figment::new();
         if let Some(path) = path {
+            if !path.is_file() {
+                return Err(ConfigError::Invalid {
+                    key: "--config".into(),
+                    reason: format!(
+                        "{} is not a file; give the path of a worker TOML file (deploy/local/worker.toml is an example)",
+                        path.display()
+                    ),
+                });
+            }
             figment = figment.merge(Toml::file_exact(path));
         }
         // Only nested keys are configuration, so that variables such as
@@ -481,7 +490,10 @@ impl WorkerConfig {
         let environment = Env::prefixed("OFFLOAD_")
             .filter(|key| key.as_str().contains("__"))
             .split("__");
-        let mut config: WorkerConfig = figment.merge(environment).extract().map_err(Box::new)?;
+        let mut config: WorkerConfig = figment
+            .merge(environment)
+            .extract()
+            .map_err(|error| ConfigError::Load(Box::new(error)))?;
 
         // A key given both ways ends up once: `_` sorts after `.`, so the
         // environment's spelling comes later in the map and wins.
@@ -583,6 +595,8 @@ impl WorkerConfig {
         Ok(())
     }
 }
+
+mod load_error;
 
 #[cfg(test)]
 mod tests;

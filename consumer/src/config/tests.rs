@@ -58,15 +58,42 @@ fn unknown_key_is_named() {
 
         let error = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap_err();
 
-        let message = format!(
-            "{error}: {}",
-            std::error::Error::source(&error)
-                .map(ToString::to_string)
-                .unwrap_or_default()
-        );
-        assert!(message.contains("commit_intervall_ms"), "{message}");
+        let message = error.to_string();
+        assert!(message.contains("key `worker.commit_intervall_ms` in "), "{message}");
+        assert!(message.contains("`commit_interval_ms`, "), "{message}");
+        assert!(!message.contains("default."), "{message}");
         Ok(())
     });
+}
+
+#[test]
+fn duration_with_a_unit_names_the_unit_to_write() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "worker.toml",
+            &format!("{MINIMAL}\n[worker]\nshutdown_timeout_ms = \"1s\"\n"),
+        )?;
+
+        let error = WorkerConfig::load(Some(Path::new("worker.toml"))).unwrap_err();
+
+        let message = error.to_string();
+        assert!(message.contains("key `worker.shutdown_timeout_ms`"), "{message}");
+        assert!(
+            message.contains("whole number of milliseconds without a unit"),
+            "{message}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn missing_file_is_named() {
+    let error = WorkerConfig::load(Some(Path::new("/nonexistent/worker.toml"))).unwrap_err();
+
+    assert!(
+        error.to_string().contains("/nonexistent/worker.toml is not a file"),
+        "{error}"
+    );
 }
 
 #[test]
