@@ -9,6 +9,8 @@ use scylla::value::{
     Counter, CqlDate, CqlDecimal, CqlTimestamp, CqlTimeuuid, CqlValue as DriverValue, CqlVarint, MaybeUnset,
 };
 
+use self::type_name::cql_type_name;
+
 /// A value ready to bind: unset, null, or a value of the column's type.
 pub(super) type BoundValue = MaybeUnset<Option<DriverValue>>;
 
@@ -38,7 +40,7 @@ pub(super) fn bind(value: &CqlValue, column: &ColumnType<'_>) -> Result<BoundVal
 fn convert(value: &CqlValue, column: &ColumnType<'_>) -> Result<DriverValue, Mismatch> {
     let mismatch = || Mismatch {
         value_type: value.type_name(),
-        column_type: format!("{column:?}"),
+        column_type: cql_type_name(column),
     };
 
     match (value, column) {
@@ -131,6 +133,8 @@ fn convert_native(value: &CqlValue, native: &NativeType) -> Option<DriverValue> 
     };
     Some(converted)
 }
+
+mod type_name;
 
 #[cfg(test)]
 mod tests;
