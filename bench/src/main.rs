@@ -155,7 +155,7 @@ struct DrainArgs {
     worker_log: Option<PathBuf>,
     /// Pins every thread of the local stack's Cassandra to the first N CPUs,
     /// and its Kafka, the harness and the worker to the others, for the
-    /// whole run; the affinities are restored at the end.
+    /// whole run. The affinities are restored at the end.
     #[arg(long, value_name = "N")]
     cassandra_cpus: Option<usize>,
 }

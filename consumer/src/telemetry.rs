@@ -207,21 +207,22 @@ impl Telemetry {
 
     /// Records the end of an action attempt.
     pub fn action_attempted(&self, kind: &str, outcome: &str, duration: Duration) {
+        let seconds = duration.as_secs_f64();
         let slot = ACTION_KINDS.iter().position(|known| *known == kind);
-        let (count, time) = match slot {
-            Some(slot) if outcome == "ok" => self.success.actions_ok[slot].get_or_init(|| {
+        if let (Some(slot), "ok") = (slot, outcome) {
+            let (count, time) = self.success.actions_ok[slot].get_or_init(|| {
                 (
                     self.actions.with_label_values(&[kind, outcome]),
                     self.action_duration.with_label_values(&[kind]),
                 )
-            }),
-            _ => &(
-                self.actions.with_label_values(&[kind, outcome]),
-                self.action_duration.with_label_values(&[kind]),
-            ),
-        };
-        count.inc();
-        time.observe(duration.as_secs_f64());
+            });
+            count.inc();
+            time.observe(seconds);
+            return;
+        }
+
+        self.actions.with_label_values(&[kind, outcome]).inc();
+        self.action_duration.with_label_values(&[kind]).observe(seconds);
     }
 
     /// Records a finished event; `age` is the time since its creation.

@@ -360,7 +360,7 @@ impl Runner {
     fn spawn(&self, job: Job<OwnedMessage>) {
         let runner = self.clone();
         self.tasks.spawn(async move {
-            // Boxed, so the task holds a pointer instead of the record's
+            // Boxed, so the task contains a pointer instead of the record's
             // future, which tokio would copy when spawning and finishing it.
             let outcome = Box::pin(runner.processor.process(&job.payload)).await;
             let (next, commit_requested, draining) = {

@@ -236,8 +236,8 @@ impl ApnsConfig {
 }
 
 /// Checks an Apple key or team identifier: 10 upper-case letters and digits.
-/// A wrong one passes every local check and fails only as APNs'
-/// `InvalidProviderToken` on the first push.
+/// Without this check a wrong one would fail only at the first push, as
+/// APNs' `InvalidProviderToken`.
 fn check_apple_id(key: &'static str, value: &str, where_to_find: &str) -> Result<(), ConfigError> {
     let valid = value.len() == APPLE_ID_LEN
         && value

@@ -12,8 +12,9 @@
 //! - [`dml`]: the check that raw CQL is one INSERT, UPDATE, DELETE or batch
 //!   of them, shared by the producer's validation and the worker.
 //! - `binary`: the Avro binary encoder, and the decoder of records written
-//!   with the current schema; `value`: conversion between the model and
-//!   apache-avro's generic values, used to decode the other versions.
+//!   with the current schema.
+//! - `value`: conversion between the model and apache-avro's generic
+//!   values, used to decode the other schema versions.
 
 mod binary;
 pub mod codec;

@@ -85,8 +85,8 @@ fn owned_at_exit(log: &str) -> BTreeSet<i32> {
 /// Waits up to 60 s until every worker owns at least one partition, so
 /// that the group usually shares the work before the first kill. The replay
 /// bound does not depend on it: it counts the partitions each killed worker
-/// owned. Under a heavily loaded machine the rebalances can take longer, so
-/// the test then goes on and says so.
+/// owned. On a heavily loaded machine the rebalances can take longer, so
+/// the test then prints the assignment and continues.
 async fn wait_for_shares(workers: &[WorkerProcess]) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while workers

@@ -67,7 +67,7 @@ fn unknown_key_is_named() {
 }
 
 #[test]
-fn duration_with_a_unit_names_the_unit_to_write() {
+fn duration_with_unit_is_rejected() {
     Jail::expect_with(|jail| {
         jail.create_file(
             "worker.toml",

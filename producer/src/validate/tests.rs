@@ -226,7 +226,7 @@ fn raw_write(cql: &str) -> CassandraWrite {
 }
 
 #[test]
-fn raw_dml_passes_and_ddl_names_the_cql_field() {
+fn raw_cql_must_be_dml() {
     let insert = raw_write("INSERT INTO ks.t (k, v) VALUES (?, 'DROP TABLE x')");
     validate_event(&event_with(insert)).unwrap();
 

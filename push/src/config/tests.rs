@@ -36,7 +36,7 @@ fn apns_config_rejects_unknown_auth_keys() {
 }
 
 #[test]
-fn apns_config_rejects_key_and_team_ids_apple_does_not_issue() {
+fn apns_config_rejects_malformed_ids() {
     for (key_id, team_id, bad_key) in [
         ("ABC123DEF", "TEAM123456", "apns.auth.key_id"),
         ("abc123defg", "TEAM123456", "apns.auth.key_id"),

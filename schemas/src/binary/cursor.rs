@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::codec::DecodeError;
 
-/// The longest zig-zag varint of a 64-bit long.
+/// Maximum length in bytes of a zig-zag varint of a 64-bit long.
 const MAX_VARINT_LEN: usize = 10;
 
 /// A position in an Avro binary datum.

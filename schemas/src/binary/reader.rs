@@ -19,7 +19,7 @@ use crate::model::{
     Consistency, CqlValue, DispatchEvent, FcmAndroidConfig, FcmNotification, FcmPush, SerialConsistency,
 };
 use crate::value::action_branch;
-use crate::value::cassandra_branches::{element_branch, value_branch};
+use crate::value::cassandra_branches::{element_branch, inet_from_bytes, value_branch};
 
 /// The CRC-64-AVRO fingerprint (little-endian) of the schema this decoder
 /// mirrors. The codec uses the decoder only for records carrying it, and a
@@ -129,17 +129,7 @@ fn read_scalar(cursor: &mut Cursor<'_>, branch: u32) -> Result<CqlValue, DecodeE
 }
 
 fn read_inet(cursor: &mut Cursor<'_>) -> Result<IpAddr, DecodeError> {
-    let bytes = cursor.bytes("values[].address")?;
-    if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
-        return Ok(IpAddr::from(v4));
-    }
-    if let Ok(v6) = <[u8; 16]>::try_from(bytes) {
-        return Ok(IpAddr::from(v6));
-    }
-    Err(DecodeError::Invalid {
-        field: "values[].address",
-        reason: format!("an inet address has 4 or 16 bytes, not {}", bytes.len()),
-    })
+    inet_from_bytes(cursor.bytes("values[].address")?)
 }
 
 fn read_apns(cursor: &mut Cursor<'_>) -> Result<ApnsPush, DecodeError> {

@@ -300,7 +300,7 @@ fn write_bytes(out: &mut Vec<u8>, value: &[u8]) {
 }
 
 /// Writes a zig-zag variable-length long.
-fn write_long(out: &mut Vec<u8>, value: i64) {
+pub(super) fn write_long(out: &mut Vec<u8>, value: i64) {
     let mut zigzag = ((value << 1) ^ (value >> 63)) as u64;
     while zigzag >= 0x80 {
         out.push((zigzag as u8) | 0x80);

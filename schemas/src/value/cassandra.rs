@@ -267,7 +267,7 @@ fn element_from_value(value: Value) -> Result<CqlValue, DecodeError> {
     Ok(value)
 }
 
-fn inet_from_bytes(bytes: &[u8]) -> Result<IpAddr, DecodeError> {
+pub(crate) fn inet_from_bytes(bytes: &[u8]) -> Result<IpAddr, DecodeError> {
     if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
         return Ok(IpAddr::from(v4));
     }

@@ -257,7 +257,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_outcome_label_is_the_catalog_name_or_raw_dml() {
+    fn unknown_outcome_label_hides_raw_labels() {
         assert_eq!(
             timed_out("bump_likes", false).unknown_outcome_statement(),
             Some("bump_likes")

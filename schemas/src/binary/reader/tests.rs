@@ -2,6 +2,7 @@ use std::io::Cursor as IoCursor;
 
 use apache_avro::Schema;
 
+use super::super::writer::write_long;
 use super::*;
 use crate::codec::fingerprint;
 use crate::model::CqlValue;
@@ -23,15 +24,6 @@ fn datum(event: &DispatchEvent) -> Vec<u8> {
 fn reference(schema: &Schema, datum: &[u8]) -> Result<DispatchEvent, String> {
     let value = apache_avro::from_avro_datum(schema, &mut IoCursor::new(datum), None).map_err(|e| e.to_string())?;
     event_from_value(value).map_err(|e| e.to_string())
-}
-
-fn write_long(out: &mut Vec<u8>, value: i64) {
-    let mut zigzag = ((value << 1) ^ (value >> 63)) as u64;
-    while zigzag >= 0x80 {
-        out.push((zigzag as u8) | 0x80);
-        zigzag >>= 7;
-    }
-    out.push(zigzag as u8);
 }
 
 #[test]
